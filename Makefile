@@ -1,0 +1,45 @@
+# Two commands on a fresh machine: `make run` and `make test`.
+VENV   ?= .venv
+PY     := $(VENV)/bin/python
+PIP    := $(PY) -m pip
+STAMP  := $(VENV)/.installed
+# Where no NVIDIA driver is present, pin the CPU build of torch and the Triton it was released with.
+HAS_CUDA := $(shell command -v nvidia-smi >/dev/null 2>&1 && nvidia-smi -L >/dev/null 2>&1 && echo yes)
+CPU_PINS := torch==2.13.0 triton==3.7.1 numpy
+
+RUN_PROBLEM ?= softmax
+RUN_BUDGET  ?= 24
+RUN_DEVICE  ?= $(if $(HAS_CUDA),cuda:0,cpu)
+EXPORT_DIR  ?= exported/$(RUN_PROBLEM)
+
+.PHONY: run test lint typecheck unit install clean
+
+$(STAMP): pyproject.toml Makefile
+	python3 -m venv $(VENV)
+	$(PIP) install -q --upgrade pip
+ifneq ($(HAS_CUDA),yes)
+	$(PIP) install -q $(CPU_PINS)
+endif
+	$(PIP) install -q -e '.[triton,postgres,dev]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+run: $(STAMP)
+	$(VENV)/bin/crucible optimize $(RUN_PROBLEM) --budget $(RUN_BUDGET) --device $(RUN_DEVICE) --export $(EXPORT_DIR)
+	$(PY) -m pytest -q $(EXPORT_DIR)
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+typecheck: $(STAMP)
+	$(VENV)/bin/mypy
+
+unit: $(STAMP)
+	$(PY) -m pytest -q
+
+test: $(STAMP) lint typecheck unit
+
+clean:
+	rm -rf $(VENV) exported crucible.db .mypy_cache .ruff_cache .pytest_cache

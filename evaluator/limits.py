@@ -1,0 +1,32 @@
+"""Every limit the evaluator enforces, explicit and configurable (the settings class fills it)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class EvalLimits:
+    """Wall-clock limits are per stage; the memory limit is the candidate process's address space."""
+
+    load_timeout_s: float = 60.0
+    correctness_timeout_s: float = 120.0
+    timing_timeout_s: float = 120.0
+    reference_timeout_s: float = 300.0
+    memory_bytes: int = 8 * 1024**3
+    cpu_threads: int = 1
+    trials: int = 3
+    warmup_ms: float = 50.0
+    timing_budget_ms: float = 400.0
+    min_samples: int = 10
+    max_samples: int = 1000
+    interpreted_samples: int = 2
+    max_output_bytes: int = 1024**3
+
+    def stage_timeout(self, stage: str) -> float:
+        return {
+            "load": self.load_timeout_s,
+            "correctness": self.correctness_timeout_s,
+            "timing": self.timing_timeout_s,
+            "reference": self.reference_timeout_s,
+        }.get(stage, self.load_timeout_s)

@@ -1,0 +1,128 @@
+"""The evaluator's verdict: one status, the stage reached, a reason, and per-shape metrics."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass, field
+from enum import Enum
+from typing import Any
+
+
+class Status(str, Enum):
+    OK = "ok"
+    COMPILE_ERROR = "compile_error"
+    RUNTIME_ERROR = "runtime_error"
+    WRONG_OUTPUT = "wrong_output"
+    REJECTED = "rejected"
+    TIMEOUT = "timeout"
+    OUT_OF_MEMORY = "out_of_memory"
+    CRASHED = "crashed"
+
+
+class Stage(str, Enum):
+    """How far an evaluation got, in order."""
+
+    STATIC_GATE = "static_gate"
+    REFERENCE = "reference"
+    LOAD = "load"
+    CORRECTNESS = "correctness"
+    TIMING = "timing"
+    DONE = "done"
+
+
+@dataclass(frozen=True)
+class DeviceInfo:
+    """What a result was measured on. Results are always keyed by ``key``."""
+
+    key: str
+    kind: str
+    name: str
+    driver: str | None
+    torch_version: str
+    triton_version: str | None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class ShapeMetrics:
+    """Measurements for one shape. Latencies in microseconds; speedup = reference / candidate."""
+
+    shape: str
+    median_us: float | None = None
+    iqr_us: float | None = None
+    samples: int = 0
+    max_abs_err: float | None = None
+    max_rel_err: float | None = None
+    peak_mem_bytes: int | None = None
+    ref_median_us: float | None = None
+    ref_iqr_us: float | None = None
+    speedup: float | None = None
+    achieved_gbps: float | None = None
+    achieved_tflops: float | None = None
+    peak_fraction: float | None = None
+    interpreted: bool = False
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class EvalResult:
+    """One evaluation of one candidate on one device."""
+
+    status: Status
+    stage: Stage
+    reason: str
+    shapes: tuple[ShapeMetrics, ...] = ()
+    device: DeviceInfo | None = None
+    interpreted: bool = False
+    scaled_down: bool = False
+    duration_s: float = 0.0
+
+    @property
+    def ok(self) -> bool:
+        return self.status is Status.OK
+
+    @property
+    def speedup(self) -> float | None:
+        """Geometric mean of per-shape speedups; None unless ok and really timed."""
+        if not self.ok or self.interpreted:
+            return None
+        values = [s.speedup for s in self.shapes if s.speedup is not None]
+        if not values or len(values) != len(self.shapes):
+            return None
+        return math.exp(sum(math.log(v) for v in values) / len(values))
+
+    @property
+    def latency_us(self) -> float | None:
+        """Geometric mean of per-shape median latency, for ranking on one device."""
+        values = [s.median_us for s in self.shapes if s.median_us]
+        if not self.ok or self.interpreted or not values or len(values) != len(self.shapes):
+            return None
+        return math.exp(sum(math.log(v) for v in values) / len(values))
+
+    @property
+    def max_error(self) -> float | None:
+        errs = [s.max_abs_err for s in self.shapes if s.max_abs_err is not None]
+        return max(errs) if errs else None
+
+    @property
+    def peak_mem_bytes(self) -> int | None:
+        mems = [s.peak_mem_bytes for s in self.shapes if s.peak_mem_bytes is not None]
+        return max(mems) if mems else None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "status": self.status.value,
+            "stage": self.stage.value,
+            "reason": self.reason,
+            "speedup": self.speedup,
+            "interpreted": self.interpreted,
+            "scaled_down": self.scaled_down,
+            "duration_s": round(self.duration_s, 3),
+            "device": self.device.to_dict() if self.device else None,
+            "shapes": [s.to_dict() for s in self.shapes],
+        }
