@@ -1,0 +1,170 @@
+"""Helpers that run inside evaluator child processes (candidate and reference alike)."""
+
+from __future__ import annotations
+
+import platform
+import re
+import threading
+import traceback
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import psutil
+import torch
+
+from evaluator.types import DeviceInfo, Status
+
+OOM_MARKERS = ("out of memory", "can't allocate memory", "cannot allocate memory", "std::bad_alloc")
+
+
+class NotPlainOutput(Exception):
+    """The call returned something other than plain tensors."""
+
+
+def classify_exception(exc: BaseException) -> tuple[Status, str]:
+    """Map an exception from candidate code to a status and a one-line reason."""
+    text = f"{type(exc).__name__}: {exc}".strip()
+    if isinstance(exc, MemoryError | torch.OutOfMemoryError) or any(m in text.lower() for m in OOM_MARKERS):
+        return Status.OUT_OF_MEMORY, _one_line(text)
+    return Status.RUNTIME_ERROR, _one_line(text)
+
+
+def last_frame_in(exc: BaseException, filename: str) -> str:
+    """Where in the candidate's own file the exception came from, for a readable reason."""
+    frames = [f for f in traceback.extract_tb(exc.__traceback__) if f.filename == filename]
+    return f" (line {frames[-1].lineno}: {frames[-1].line})" if frames else ""
+
+
+def _one_line(text: str, limit: int = 400) -> str:
+    line = " ".join(text.split())
+    return line if len(line) <= limit else line[: limit - 3] + "..."
+
+
+def plain_outputs(out: Any) -> list[torch.Tensor]:
+    """The outputs as a list of plain tensors; subclasses, views of odd types or other objects fail."""
+    items = list(out) if isinstance(out, tuple | list) else [out]
+    if not items:
+        raise NotPlainOutput("returned an empty sequence")
+    for item in items:
+        if type(item) is not torch.Tensor:
+            raise NotPlainOutput(f"returned {type(item).__module__}.{type(item).__qualname__}, not a plain torch.Tensor")
+    return items
+
+
+def load_tensors(path: str | Path) -> Any:
+    """Load inputs or outputs without unpickling arbitrary objects."""
+    return torch.load(path, map_location="cpu", weights_only=True)
+
+
+def to_device(values: Sequence[Any], device: str) -> list[Any]:
+    return [v.to(device) if isinstance(v, torch.Tensor) else v for v in values]
+
+
+def clone_all(values: Sequence[Any]) -> list[Any]:
+    return [v.clone() if isinstance(v, torch.Tensor) else v for v in values]
+
+
+def mutated_inputs(before: Sequence[Any], after: Sequence[Any]) -> list[int]:
+    """Indices of tensor inputs whose contents changed during the call (NaNs compare equal)."""
+    changed = []
+    for i, (a, b) in enumerate(zip(before, after)):
+        if isinstance(a, torch.Tensor) and not torch.equal(a.nan_to_num(0.0), b.nan_to_num(0.0)):
+            changed.append(i)
+        elif isinstance(a, torch.Tensor) and not torch.equal(a.isnan(), b.isnan()):
+            changed.append(i)
+    return changed
+
+
+class LeftoverCheck:
+    """Protocol item 5: nothing the call started may still run when it returns."""
+
+    def __init__(self) -> None:
+        self._threads = {t.ident for t in threading.enumerate()}
+
+    def leftovers(self) -> str | None:
+        new_threads = [t.name for t in threading.enumerate() if t.ident not in self._threads and t.is_alive()]
+        if new_threads:
+            return f"left {len(new_threads)} thread(s) running after the call: {new_threads[:3]}"
+        children = psutil.Process().children(recursive=True)
+        if children:
+            return f"left {len(children)} child process(es) running after the call"
+        return None
+
+
+class PeakMemory:
+    """Peak memory of one call: the CUDA allocator's peak, or the process's resident high-water mark."""
+
+    def __init__(self, device: str) -> None:
+        self.device = device
+        self.peak_bytes: int | None = None
+
+    def __enter__(self) -> PeakMemory:
+        if self.device.startswith("cuda"):
+            torch.cuda.synchronize()
+            torch.cuda.reset_peak_memory_stats()
+            self._base = torch.cuda.memory_allocated()
+        else:
+            _reset_rss_peak()
+            self._base = _status_kb("VmRSS") * 1024
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.device.startswith("cuda"):
+            torch.cuda.synchronize()
+            self.peak_bytes = max(0, torch.cuda.max_memory_allocated() - self._base)
+        else:
+            self.peak_bytes = max(0, _status_kb("VmHWM") * 1024 - self._base)
+
+
+def _reset_rss_peak() -> None:
+    try:
+        Path("/proc/self/clear_refs").write_text("5")
+    except OSError:
+        pass
+
+
+def _status_kb(field: str) -> int:
+    try:
+        match = re.search(rf"{field}:\s+(\d+)", Path("/proc/self/status").read_text())
+    except OSError:
+        return 0
+    return int(match.group(1)) if match else 0
+
+
+def device_info(device: str) -> DeviceInfo:
+    """Describe the device this child runs on, with the library versions it used."""
+    try:
+        import triton
+
+        triton_version: str | None = triton.__version__
+    except ImportError:
+        triton_version = None
+    if device.startswith("cuda"):
+        props = torch.cuda.get_device_properties(0)
+        extra = {
+            "sm_count": props.multi_processor_count,
+            "memory_bytes": props.total_memory,
+            "capability": f"{props.major}.{props.minor}",
+            "cuda_runtime": torch.version.cuda,
+        }
+        return DeviceInfo(device, "cuda", props.name, _nvidia_driver(), torch.__version__, triton_version, extra)
+    extra = {"threads": torch.get_num_threads(), "machine": platform.machine()}
+    return DeviceInfo("cpu", "cpu", _cpu_name(), None, torch.__version__, triton_version, extra)
+
+
+def _cpu_name() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def _nvidia_driver() -> str | None:
+    try:
+        return Path("/proc/driver/nvidia/version").read_text().split("Kernel Module")[1].split()[0]
+    except (OSError, IndexError):
+        return None

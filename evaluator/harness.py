@@ -1,0 +1,124 @@
+"""The candidate's process: load ModelNew under its CONFIG, run the correctness trials, time it.
+
+Run as ``python -m evaluator.harness JOB_JSON MESSAGE_FD LIMITS``. It never sees reference
+outputs: it writes its own outputs to files, and the parent compares them.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+import traceback
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+from evaluator.messages import CandidateJob, Channel, read_candidate_job
+from evaluator.sandbox import apply_child_limits
+
+
+def load_candidate_module(path: str, config: dict[str, Any]) -> ModuleType:
+    """Import the candidate with CONFIG injected before and after its module code runs."""
+    spec = importlib.util.spec_from_file_location("candidate", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    module.CONFIG = dict(config)  # type: ignore[attr-defined]
+    sys.modules["candidate"] = module
+    spec.loader.exec_module(module)
+    module.CONFIG = dict(config)  # type: ignore[attr-defined]
+    return module
+
+
+def run(job: CandidateJob, channel: Channel) -> None:
+    import torch
+
+    from evaluator import child_runtime as rt
+    from evaluator.timing import TimingPlan, time_call
+    from evaluator.types import Status
+
+    torch.set_num_threads(job.cpu_threads)
+    device = "cuda:0" if job.device.startswith("cuda") else "cpu"
+    channel.send("device", info=rt.device_info(job.device).to_dict())
+
+    def fail(status: Status, reason: str) -> None:
+        channel.send("verdict", status=status.value, reason=reason)
+
+    try:
+        module = load_candidate_module(job.candidate_path, job.config)
+    except SyntaxError as exc:
+        return fail(Status.COMPILE_ERROR, f"syntax error at line {exc.lineno}: {exc.msg}")
+    except Exception as exc:
+        return fail(Status.COMPILE_ERROR, f"import failed: {type(exc).__name__}: {exc}")
+    model_cls = getattr(module, "ModelNew", None)
+    if not isinstance(model_cls, type) or not issubclass(model_cls, torch.nn.Module):
+        return fail(Status.REJECTED, "the module does not define class ModelNew(torch.nn.Module)")
+    try:
+        init_inputs = rt.load_tensors(job.init_inputs_path)
+        torch.manual_seed(job.model_seed)
+        model = model_cls(*init_inputs).to(device).eval()
+    except Exception as exc:
+        status, reason = rt.classify_exception(exc)
+        return fail(status, f"ModelNew(...) failed: {reason}{rt.last_frame_in(exc, job.candidate_path)}")
+
+    def call(inputs: Any) -> Any:
+        with torch.no_grad():
+            return model(*inputs)
+
+    channel.send("stage", stage="correctness")
+    warm = torch.ones(256, 256, device=device)  # start the runtime's own thread pools before we count threads
+    (warm @ warm).sum().item()
+    for trial in job.trials:
+        inputs = rt.to_device(rt.load_tensors(trial.inputs_path), device)
+        before = rt.clone_all(inputs)
+        leftover = rt.LeftoverCheck()
+        try:
+            with rt.PeakMemory(device) as peak:
+                out = call(inputs)
+                if device.startswith("cuda"):
+                    torch.cuda.synchronize()
+        except Exception as exc:
+            status, reason = rt.classify_exception(exc)
+            return fail(status, f"shape {trial.shape}: {reason}{rt.last_frame_in(exc, job.candidate_path)}")
+        problem = leftover.leftovers()
+        if problem:
+            return fail(Status.REJECTED, f"shape {trial.shape}: {problem}")
+        try:
+            outputs = rt.plain_outputs(out)
+        except rt.NotPlainOutput as exc:
+            return fail(Status.REJECTED, f"shape {trial.shape}: {exc}")
+        changed = rt.mutated_inputs(before, inputs)
+        if changed:
+            return fail(Status.REJECTED, f"shape {trial.shape}: the call modified input(s) {changed} in place")
+        torch.save([o.detach().to("cpu").clone() for o in outputs], trial.output_path)
+        channel.send("trial", shape=trial.shape, index=trial.index, peak_mem_bytes=peak.peak_bytes)
+    channel.send("stage", stage="timing")
+    plan = TimingPlan(**job.timing)
+    for timing in job.timings:
+        input_sets = [rt.to_device(rt.load_tensors(p), device) for p in timing.inputs_paths]
+        try:
+            stats = time_call(device, call, input_sets, plan)
+        except Exception as exc:
+            status, reason = rt.classify_exception(exc)
+            return fail(status, f"shape {timing.shape} while timing: {reason}")
+        channel.send("timing", shape=timing.shape, median_us=stats.median_us, iqr_us=stats.iqr_us,
+                     samples=stats.samples, method=stats.method)
+    channel.send("stage", stage="done")
+
+
+def main(argv: list[str]) -> int:
+    job_path, fd, limits = argv[1], int(argv[2]), argv[3]
+    apply_child_limits(limits)
+    channel = Channel(fd)
+    job = read_candidate_job(Path(job_path))
+    try:
+        run(job, channel)
+    except MemoryError:
+        channel.send("verdict", status="out_of_memory", reason="MemoryError in the evaluator harness")
+    except Exception as exc:  # the process boundary: anything unexpected becomes a status
+        reason = f"harness error: {type(exc).__name__}: {exc}"
+        channel.send("verdict", status="runtime_error", reason=reason, traceback=traceback.format_exc()[-2000:])
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))

@@ -1,0 +1,132 @@
+"""Preparing the reference once per evaluator: trial inputs, expected outputs and reference timings.
+
+The work happens in a child process where no candidate code ever runs. Its files stay in a
+directory of the evaluator's; candidates get copies of the inputs only.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from evaluator.errors import ReferenceFailed
+from evaluator.inputs import derive_seed
+from evaluator.limits import EvalLimits
+from evaluator.messages import ReferenceJob, write_job
+from evaluator.sandbox import SandboxedProcess, SandboxPolicy, child_environment
+from evaluator.timing import TimingPlan, TimingStats
+from evaluator.types import DeviceInfo
+from kernels.problem import Problem, Shape
+
+
+@dataclass(frozen=True)
+class ReferenceTrial:
+    shape: str
+    index: int
+    inputs_path: Path
+    expected_path: Path
+
+
+@dataclass(frozen=True)
+class ReferenceData:
+    directory: Path
+    device: DeviceInfo
+    shapes: tuple[Shape, ...]
+    trials: tuple[ReferenceTrial, ...]
+    timings: dict[str, TimingStats]
+    peak_mem_bytes: dict[str, int | None]
+    init_inputs_path: Path
+    model_seed: int
+
+    def trials_for(self, shape: str) -> list[ReferenceTrial]:
+        return [t for t in self.trials if t.shape == shape]
+
+
+def timing_plan(limits: EvalLimits) -> TimingPlan:
+    return TimingPlan(limits.warmup_ms, limits.timing_budget_ms, limits.min_samples, limits.max_samples)
+
+
+def sandbox_policy(limits: EvalLimits, device: str) -> SandboxPolicy:
+    return SandboxPolicy(
+        memory_bytes=None if device.startswith("cuda") else limits.memory_bytes,
+        cpu_threads=limits.cpu_threads,
+        stage_timeouts={
+            "load": limits.load_timeout_s,
+            "reference": limits.reference_timeout_s,
+            "correctness": limits.correctness_timeout_s,
+            "timing": limits.timing_timeout_s,
+        },
+    )
+
+
+def device_env(device: str, interpreted: bool) -> dict[str, str]:
+    """Pin a child to one GPU with CUDA_VISIBLE_DEVICES, or to the Triton interpreter on the CPU."""
+    if device.startswith("cuda"):
+        index = device.split(":", 1)[1] if ":" in device else "0"
+        return {"CUDA_VISIBLE_DEVICES": index}
+    env = {"CUDA_VISIBLE_DEVICES": ""}
+    if interpreted:
+        env["TRITON_INTERPRET"] = "1"
+    return env
+
+
+def prepare_reference(problem: Problem, device: str, limits: EvalLimits, secret_seed: int, directory: Path) -> ReferenceData:
+    """Run the reference child; raise ReferenceFailed with its reason if it cannot finish."""
+    directory.mkdir(parents=True, exist_ok=True)
+    shapes = problem.shapes_for(device)
+    trials = max(2, limits.trials)
+    seeds = {s.name: [derive_seed(secret_seed, "trial", s.name, i) for i in range(trials)] for s in shapes}
+    model_seed = derive_seed(secret_seed, "model")
+    job = ReferenceJob(
+        problem_path=str(problem.path),
+        overrides=dict(problem.overrides),
+        device=device,
+        out_dir=str(directory),
+        model_seed=model_seed,
+        shapes=[{"name": s.name, "sizes": dict(s.sizes)} for s in shapes],
+        trial_seeds=seeds,
+        heavy_tail_trials=[trials - 1],
+        timing=timing_plan(limits).__dict__,
+        cpu_threads=limits.cpu_threads,
+    )
+    job_path = directory / "job.json"
+    write_job(job, job_path)
+    env = child_environment(directory, device_env(device, interpreted=False), limits.cpu_threads)
+    proc = SandboxedProcess("evaluator.reference_runner", job_path, directory, env, sandbox_policy(limits, device))
+    info: DeviceInfo | None = None
+    timings: dict[str, TimingStats] = {}
+    peaks: dict[str, int | None] = {}
+    error = None
+    finished = False
+    for message in proc.events():
+        data = message.data
+        if message.event == "device":
+            info = DeviceInfo(**data["info"])
+        elif message.event == "trial":
+            peaks[data["shape"]] = max(peaks.get(data["shape"]) or 0, data.get("peak_mem_bytes") or 0)
+        elif message.event == "timing":
+            timings[data["shape"]] = TimingStats(data["median_us"], data["iqr_us"], data["samples"], data["method"])
+        elif message.event == "error":
+            error = str(data.get("reason"))
+        elif message.event == "stage" and data.get("stage") == "done":
+            finished = True
+    exit_info = proc.finish()
+    if not finished or info is None or len(timings) != len(shapes):
+        if exit_info.timed_out_stage:
+            error = f"exceeded its {exit_info.timed_out_stage} time limit"
+        detail = error or f"exited with code {exit_info.returncode}: {exit_info.stderr_tail.strip()[-500:]}"
+        raise ReferenceFailed(f"the reference of problem {problem.name!r} failed on {device}: {detail}")
+    return ReferenceData(
+        directory=directory,
+        device=info,
+        shapes=shapes,
+        trials=tuple(
+            ReferenceTrial(s.name, i, directory / f"inputs_{s.name}_{i}.pt", directory / f"expected_{s.name}_{i}.pt")
+            for s in shapes
+            for i in range(trials)
+        ),
+        timings=timings,
+        peak_mem_bytes=peaks,
+        init_inputs_path=directory / "init_inputs.pt",
+        model_seed=model_seed,
+    )

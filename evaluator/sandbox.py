@@ -1,0 +1,202 @@
+"""Launching and supervising a child process: stripped environment, own temp dir, stage deadlines.
+
+The child reports JSON lines on a dedicated pipe. The parent gives each stage its own
+wall-clock limit, kills the whole process group when a limit passes, and turns every way a
+child can end (message, exit code, signal) into an event the evaluator maps to a status.
+"""
+
+from __future__ import annotations
+
+import os
+import selectors
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+import psutil
+
+from evaluator.messages import Message, parse_message
+
+# Variables a child may inherit. Everything else (API keys, database URLs, tokens) is dropped.
+INHERITED_ENV = ("PATH", "LANG", "LC_ALL", "LD_LIBRARY_PATH", "CUDA_HOME", "TZ")
+STAGE_ORDER = ("load", "reference", "correctness", "timing", "done")
+MAX_MESSAGE_BYTES = 1 << 20
+STDERR_TAIL_BYTES = 4000
+
+
+@dataclass(frozen=True)
+class SandboxPolicy:
+    """Limits for one child. Memory is its address space; ``None`` leaves it unbounded (CUDA needs that)."""
+
+    memory_bytes: int | None
+    cpu_threads: int
+    stage_timeouts: Mapping[str, float]
+    max_open_files: int = 1024
+
+    @property
+    def total_timeout(self) -> float:
+        return sum(self.stage_timeouts.values())
+
+
+def child_environment(workdir: Path, extra: Mapping[str, str], cpu_threads: int) -> dict[str, str]:
+    """A minimal environment: an allowlist of the parent's plus private HOME, TMPDIR and caches."""
+    env = {k: os.environ[k] for k in INHERITED_ENV if k in os.environ}
+    tmp = workdir / "tmp"
+    tmp.mkdir(parents=True, exist_ok=True)
+    env.update(
+        HOME=str(tmp),
+        TMPDIR=str(tmp),
+        TRITON_CACHE_DIR=str(workdir / "triton_cache"),
+        TORCHINDUCTOR_CACHE_DIR=str(workdir / "inductor_cache"),
+        PYTHONDONTWRITEBYTECODE="1",
+        PYTHONUNBUFFERED="1",
+        OMP_NUM_THREADS=str(cpu_threads),
+        MKL_NUM_THREADS=str(cpu_threads),
+    )
+    env.update(extra)
+    return env
+
+
+@dataclass(frozen=True)
+class ChildExit:
+    """How the child ended: exit code (negative for a signal), or the stage whose limit it overran."""
+
+    returncode: int | None
+    timed_out_stage: str | None
+    killed_by_us: bool
+    stderr_tail: str
+
+
+class SandboxedProcess:
+    """One supervised child running ``python -m <module> <job>`` in its own session."""
+
+    def __init__(self, module: str, job_path: Path, workdir: Path, env: Mapping[str, str], policy: SandboxPolicy):
+        self.policy = policy
+        self.workdir = workdir
+        self._stderr_path = workdir / "stderr.txt"
+        read_fd, write_fd = os.pipe()
+        self._read_fd = read_fd
+        cmd = [sys.executable, "-m", module, str(job_path), str(write_fd), _limits_arg(policy)]
+        with open(workdir / "stdout.txt", "wb") as out, open(self._stderr_path, "wb") as err:
+            self._proc = subprocess.Popen(
+                cmd,
+                cwd=workdir,
+                env=dict(env),
+                stdin=subprocess.DEVNULL,
+                stdout=out,
+                stderr=err,
+                pass_fds=(write_fd,),
+                start_new_session=True,
+            )
+        os.close(write_fd)
+        self.stage = "load"
+        self._stage_deadline = time.monotonic() + policy.stage_timeouts.get("load", 60.0)
+        self._hard_deadline = time.monotonic() + policy.total_timeout
+        self._killed = False
+        self.timed_out_stage: str | None = None
+
+    @property
+    def pid(self) -> int:
+        return self._proc.pid
+
+    def events(self) -> Iterator[Message]:
+        """Yield the child's messages until it exits or overruns a stage limit."""
+        selector = selectors.DefaultSelector()
+        selector.register(self._read_fd, selectors.EVENT_READ)
+        buffer = b""
+        try:
+            while True:
+                now = time.monotonic()
+                deadline = min(self._stage_deadline, self._hard_deadline)
+                if now >= deadline:
+                    self.timed_out_stage = self.stage
+                    self.kill()
+                    return
+                if not selector.select(timeout=deadline - now):
+                    continue
+                chunk = os.read(self._read_fd, 65536)
+                if not chunk:
+                    return
+                buffer += chunk
+                if len(buffer) > MAX_MESSAGE_BYTES and b"\n" not in buffer:
+                    buffer = b""  # an oversized unterminated line is noise, not a message
+                while b"\n" in buffer:
+                    line, buffer = buffer.split(b"\n", 1)
+                    message = parse_message(line)
+                    if message is None:
+                        continue
+                    if message.event == "stage":
+                        self._advance(str(message.data.get("stage", "")))
+                    yield message
+        finally:
+            selector.close()
+
+    def _advance(self, stage: str) -> None:
+        """Stages only move forward, so a child cannot buy time by repeating one."""
+        if stage in STAGE_ORDER and STAGE_ORDER.index(stage) > STAGE_ORDER.index(self.stage):
+            self.stage = stage
+            self._stage_deadline = time.monotonic() + self.policy.stage_timeouts.get(stage, 60.0)
+
+    def kill(self) -> None:
+        """Kill the child's whole process group and any descendant that left it."""
+        self._killed = True
+        descendants = []
+        try:
+            descendants = psutil.Process(self._proc.pid).children(recursive=True)
+        except psutil.Error:
+            pass
+        try:
+            os.killpg(self._proc.pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass
+        for proc in descendants:
+            try:
+                proc.kill()
+            except psutil.Error:
+                pass
+
+    def finish(self, grace_s: float = 10.0) -> ChildExit:
+        """Wait for the child, reap leftovers in its session, and close the pipe."""
+        try:
+            returncode = self._proc.wait(timeout=grace_s)
+        except subprocess.TimeoutExpired:
+            self.kill()
+            returncode = self._proc.wait()
+        self._reap_session()
+        os.close(self._read_fd)
+        return ChildExit(returncode, self.timed_out_stage, self._killed, self._stderr_tail())
+
+    def _reap_session(self) -> None:
+        """Anything still alive in the child's session outlived it: kill it."""
+        try:
+            os.killpg(self._proc.pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass
+
+    def _stderr_tail(self) -> str:
+        try:
+            with open(self._stderr_path, "rb") as fh:
+                fh.seek(0, os.SEEK_END)
+                fh.seek(max(0, fh.tell() - STDERR_TAIL_BYTES))
+                return fh.read().decode("utf-8", "replace")
+        except OSError:
+            return ""
+
+
+def _limits_arg(policy: SandboxPolicy) -> str:
+    return f"{policy.memory_bytes or 0}:{policy.max_open_files}:{policy.cpu_threads}"
+
+
+def apply_child_limits(arg: str) -> None:
+    """Called first thing in the child: hard resource limits that candidate code cannot raise unprivileged."""
+    import resource
+
+    memory, open_files, _threads = (int(x) for x in arg.split(":"))
+    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+    if memory:
+        resource.setrlimit(resource.RLIMIT_AS, (memory, memory))
+    resource.setrlimit(resource.RLIMIT_NOFILE, (open_files, open_files))
