@@ -50,6 +50,9 @@ FORBIDDEN_CALLS = {
 }
 FORBIDDEN_OS = {"system", "popen", "fork", "forkpty", "kill", "killpg", "listdir", "scandir", "walk", "remove",
                 "unlink", "rename", "spawnl", "spawnv", "execv", "execve", "execl", "putenv", "environ", "getenv"}
+# Library calls that read or write files, rooted at the module alias that reaches them.
+FILE_CALLS = {("torch", "load"), ("torch", "save"), ("torch", "from_file"), ("np", "load"), ("np", "fromfile"),
+              ("numpy", "load"), ("numpy", "fromfile"), ("np", "save"), ("numpy", "save")}
 PATCH_ROOTS = {"torch", "triton", "time", "sys", "os", "builtins", "numpy", "np", "tl", "F"}
 
 
@@ -128,6 +131,11 @@ def _node_violation(node: ast.AST, problem_stem: str) -> str | None:
     if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and node.value.id == "os":
         if node.attr in FORBIDDEN_OS:
             return f"uses os.{node.attr}"
+    if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name):
+        if (node.value.id, node.attr) in FILE_CALLS:
+            return f"uses {node.value.id}.{node.attr}, which touches the file system"
+        if node.value.id == "sys" and node.attr == "modules":
+            return "reaches into sys.modules to import code past this gate"
     if isinstance(node, ast.Attribute) and node.attr in ("_getframe", "f_back", "f_globals", "f_locals", "__globals__"):
         return f"reaches into interpreter frames via .{node.attr}"
     if isinstance(node, ast.Assign | ast.AugAssign | ast.AnnAssign):
