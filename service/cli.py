@@ -1,0 +1,248 @@
+"""The ``crucible`` command line. Every command has help text and a ``--json`` mode for scripts.
+
+Exit status: 0 on success; 1 when the command ran but the candidate or run failed; 2 for bad
+input (a bad problem or candidate file, a bad option), with one message and no traceback.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+
+from kernels.errors import CrucibleError
+
+app = typer.Typer(
+    help="Crucible: evolutionary kernel search that proves every speedup it reports.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+out = Console()
+err = Console(stderr=True)
+
+JsonFlag = Annotated[bool, typer.Option("--json", help="Print one JSON document on stdout and nothing else.")]
+SizeOpt = Annotated[
+    list[str] | None,
+    typer.Option("--size", help="Override a module-level integer size of the problem file, NAME=VALUE (repeatable)."),
+]
+DeviceOpt = Annotated[str | None, typer.Option("--device", help="cpu, cuda or cuda:N (default: CRUCIBLE_DEVICE or cpu).")]
+
+
+def _emit(data: Any) -> None:
+    sys.stdout.write(json.dumps(data, indent=2, default=str) + "\n")
+
+
+def _pairs(items: list[str] | None, what: str) -> dict[str, str]:
+    pairs = {}
+    for item in items or []:
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            raise CrucibleError(f"{what} expects NAME=VALUE, got {item!r}")
+        pairs[key.strip()] = value.strip()
+    return pairs
+
+
+def _overrides(items: list[str] | None) -> dict[str, int]:
+    overrides = {}
+    for key, value in _pairs(items, "--size").items():
+        try:
+            overrides[key] = int(value)
+        except ValueError:
+            raise CrucibleError(f"--size {key}={value}: the value must be an integer") from None
+    return overrides
+
+
+def _settings():  # type: ignore[no-untyped-def]
+    from service.settings import Settings
+
+    return Settings()
+
+
+@app.command()
+def problems(
+    path: Annotated[str | None, typer.Argument(help="A problem file (or built-in name) to validate.")] = None,
+    size: SizeOpt = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """List the built-in problems, or validate one problem file and show its shapes."""
+    from kernels.families import load_families
+    from kernels.problem import builtin_names, load_problem
+    from service import render
+
+    if path:
+        problem = load_problem(path, _overrides(size))
+        families = [f.name for f in load_families(problem)]
+        if as_json:
+            return _emit(render.problem_json(problem, families))
+        out.print(f"[green]valid[/] problem [bold]{problem.name}[/] ({problem.path})")
+        for s in problem.shapes:
+            out.print(f"  shape {s.name}: {dict(s.sizes)} on {', '.join(s.devices)}")
+        out.print(f"  variant families: {', '.join(families) or 'none'}")
+        return None
+    loaded = [load_problem(name) for name in builtin_names()]
+    families = {p.name: [f.name for f in load_families(p)] for p in loaded}
+    if as_json:
+        return _emit([render.problem_json(p, families[p.name]) for p in loaded])
+    out.print(render.problems_table(loaded, {k: len(v) for k, v in families.items()}))
+    return None
+
+
+@app.command()
+def evaluate(
+    problem: Annotated[str, typer.Argument(help="A built-in problem name or a problem file.")],
+    candidate: Annotated[Path, typer.Argument(help="The candidate file defining ModelNew.")],
+    device: DeviceOpt = None,
+    config: Annotated[
+        list[str] | None, typer.Option("--config", help="A CONFIG_SPACE choice, KNOB=VALUE (repeatable).")
+    ] = None,
+    size: SizeOpt = None,
+    seed: Annotated[int | None, typer.Option(help="Secret seed for the trials (default: random).")] = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Evaluate one candidate against a problem and print its verdict and metrics."""
+    import secrets
+
+    from evaluator.devices import check_device_available
+    from evaluator.evaluate import Evaluator
+    from kernels.candidate import make_candidate, read_candidate_file, read_config_space
+    from kernels.problem import load_problem
+    from service import render
+
+    settings = _settings()
+    loaded = load_problem(problem, _overrides(size))
+    source = read_candidate_file(candidate)
+    space = read_config_space(source)
+    chosen = {k: _coerce(v, space.get(k, [])) for k, v in _pairs(config, "--config").items()}
+    cand = make_candidate(source, chosen)
+    target = check_device_available(device or settings.device)
+    evaluator = Evaluator(loaded, target, settings.eval_limits(), seed if seed is not None else secrets.randbits(31),
+                          workroot=settings.workdir, keep_workdirs=settings.keep_workdirs)
+    try:
+        with err.status(f"evaluating {candidate.name} on {target}..."):
+            result = evaluator.evaluate(cand)
+    finally:
+        evaluator.close()
+    if as_json:
+        _emit(result.to_dict() | {"candidate_hash": cand.hash, "config": cand.config.as_dict()})
+    else:
+        out.print(f"{render.status_text(result)} at stage {result.stage.value}: {result.reason}")
+        if result.shapes:
+            out.print(render.shapes_table(result))
+        out.print(f"speedup: {render.speedup_text(result)} on {target} (config: {cand.config})")
+    raise typer.Exit(0 if result.ok else 1)
+
+
+def _coerce(value: str, allowed: list[Any]) -> Any:
+    """Match a command-line string to the CONFIG_SPACE value it names."""
+    for option in allowed:
+        if str(option) == value or (isinstance(option, bool) and value.lower() == str(option).lower()):
+            return option
+    try:
+        return json.loads(value)
+    except ValueError:
+        return value
+
+
+@app.command()
+def optimize(
+    problem: Annotated[str | None, typer.Argument(help="A built-in problem name or a problem file.")] = None,
+    budget: Annotated[int, typer.Option(help="How many candidates to evaluate in total.")] = 24,
+    device: DeviceOpt = None,
+    proposer: Annotated[str, typer.Option(help="offline (the built-in autotuner) or llm.")] = "offline",
+    slots: Annotated[int, typer.Option(help="Evaluations to run at once on this device.", min=1)] = 1,
+    resume: Annotated[int | None, typer.Option(help="Continue an interrupted run by id.")] = None,
+    export: Annotated[Path | None, typer.Option(help="Export the best candidate to this directory.")] = None,
+    size: SizeOpt = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Run an optimization (or resume one) with a progress bar; print the best candidate and the front."""
+    from service.optimize_command import run_optimize
+
+    if resume is None and problem is None:
+        raise CrucibleError("give a PROBLEM to optimize, or --resume RUN to continue a run")
+    settings = _settings()
+    code = run_optimize(settings, problem=problem, budget=budget, device=device or settings.device,
+                        proposer=proposer, slots=slots, resume=resume, export=export,
+                        overrides=_overrides(size), as_json=as_json, out=out, err=err)
+    raise typer.Exit(code)
+
+
+@app.command()
+def runs(
+    limit: Annotated[int, typer.Option(help="How many of the newest runs to list.", min=1)] = 20,
+    as_json: JsonFlag = False,
+) -> None:
+    """List the runs in the store, newest first."""
+    from service import render
+    from store.repository import Store
+
+    with Store(_settings().database_url) as store:
+        summaries = store.list_runs(limit)
+    if as_json:
+        return _emit([render.run_summary_json(r) for r in summaries])
+    out.print(render.runs_table(summaries) if summaries else "no runs yet; start one with `crucible optimize`")
+    return None
+
+
+@app.command()
+def show(
+    run_id: Annotated[int, typer.Argument(help="The run to show.")],
+    as_json: JsonFlag = False,
+) -> None:
+    """Show one run: its status, every candidate, the leaderboard and the Pareto front."""
+    from service import render
+    from store.repository import Store
+
+    with Store(_settings().database_url) as store:
+        run = store.get_run(run_id)
+        candidates = store.candidates(run_id)
+        pareto = store.pareto(run_id)
+        best = store.best_candidate(run_id)
+    if as_json:
+        return _emit(render.run_json(run) | {
+            "best": render.candidate_json(best) if best else None,
+            "pareto": [render.candidate_json(c) for c in pareto],
+            "candidates": [render.candidate_json(c) for c in candidates],
+        })
+    out.print(f"run [bold]{run.id}[/]: {run.problem_name} on {run.device}, {run.status.value}"
+              f"{' (' + run.error + ')' if run.error else ''}")
+    out.print(render.candidates_table(candidates, f"Candidates ({len(candidates)} of budget {run.budget})"))
+    out.print(render.candidates_table(pareto, "Pareto front (latency, error, memory)"))
+    if best:
+        out.print(f"best: c{best.id} {best.family} [{best.config}] speedup {render.speedup_text(best.result)}")
+    return None
+
+
+@app.command("export")
+def export_command(
+    target: Annotated[str, typer.Argument(help="A run id (exports its best) or a candidate id like c17.")],
+    out_dir: Annotated[Path, typer.Option("--out", help="Directory to write the module and its test into.")],
+    as_json: JsonFlag = False,
+) -> None:
+    """Export a kernel as a standalone module with a provenance header and its own pytest file."""
+    from service.exporting import export_from_store
+    from store.repository import Store
+
+    with Store(_settings().database_url) as store:
+        record, files = export_from_store(store, target, out_dir)
+    if as_json:
+        return _emit({"candidate_id": record.id, "module": str(files.module), "test": str(files.test),
+                      "reference": str(files.reference)})
+    out.print(f"exported c{record.id} to {files.module}\n  test: {files.test}\n  run it: pytest {files.directory}")
+    return None
+
+
+def main() -> None:
+    """Entry point: turn Crucible's errors into one message and exit status 2."""
+    try:
+        app()
+    except CrucibleError as exc:
+        if "--json" in sys.argv:
+            _emit({"error": str(exc)})
+        err.print(f"[red]error:[/] {exc}")
+        sys.exit(2)

@@ -1,0 +1,62 @@
+"""Export from the store: a run's best candidate (or a named one) as a self-testing module."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
+
+from kernels.errors import CrucibleError
+from kernels.export import ExportedFiles, Provenance, export_kernel
+from store.records import CandidateRecord
+from store.repository import Store
+
+
+def crucible_version() -> str:
+    try:
+        return version("kernel-crucible")
+    except PackageNotFoundError:
+        return "unknown"
+
+
+def resolve_target(store: Store, target: str) -> CandidateRecord:
+    """``RUN`` (an id) picks the run's best candidate; ``cID`` picks one candidate."""
+    text = target.strip().lower()
+    if text.startswith("c") and text[1:].isdigit():
+        record = store.get_candidate(int(text[1:]))
+    elif text.isdigit():
+        store.get_run(int(text))
+        best = store.best_candidate(int(text))
+        if best is None:
+            raise CrucibleError(f"run {text} has no candidate that passed; nothing to export")
+        record = best
+    else:
+        raise CrucibleError(f"cannot export {target!r}: give a run id (e.g. 3) or a candidate id (e.g. c17)")
+    if record.result is None or not record.result.ok:
+        status = record.result.status.value if record.result else "pending"
+        raise CrucibleError(f"candidate c{record.id} is {status}; only candidates that passed can be exported")
+    return record
+
+
+def export_from_store(store: Store, target: str, out_dir: Path) -> tuple[CandidateRecord, ExportedFiles]:
+    record = resolve_target(store, target)
+    run = store.get_run(record.run_id)
+    result = record.result
+    assert result is not None
+    provenance = Provenance(
+        problem=run.problem_name,
+        candidate_hash=record.hash,
+        family=record.family,
+        origin=record.origin.value,
+        config=record.config,
+        device=result.device.to_dict() if result.device else {"key": run.device},
+        shapes=[s.to_dict() for s in result.shapes],
+        speedup=result.speedup,
+        interpreted=result.interpreted,
+        date=datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        crucible_version=crucible_version(),
+        run_id=run.id,
+        candidate_id=record.id,
+        extra={"scaled_down": result.scaled_down, "overrides": run.overrides},
+    )
+    return record, export_kernel(record.source, run.problem_source, provenance, out_dir)

@@ -1,0 +1,137 @@
+"""Rich tables and JSON shapes for the CLI: one function per thing shown."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rich.table import Table
+
+from evaluator.types import EvalResult, Status
+from kernels.problem import Problem
+from store.records import CandidateRecord, RunRecord, RunSummary
+
+STATUS_STYLE = {Status.OK: "green", Status.WRONG_OUTPUT: "yellow", Status.REJECTED: "red", Status.TIMEOUT: "magenta"}
+
+
+def fmt(value: float | None, spec: str = ".4g", suffix: str = "") -> str:
+    return "-" if value is None else f"{value:{spec}}{suffix}"
+
+
+def speedup_text(result: EvalResult | None) -> str:
+    if result is None:
+        return "pending"
+    if result.ok and result.interpreted:
+        return "interpreted"
+    return fmt(result.speedup, ".2f", "x")
+
+
+def status_text(result: EvalResult | None) -> str:
+    if result is None:
+        return "[dim]pending[/]"
+    style = STATUS_STYLE.get(result.status, "red")
+    return f"[{style}]{result.status.value}[/]"
+
+
+def shapes_table(result: EvalResult) -> Table:
+    table = Table(title="Per-shape metrics", title_justify="left")
+    for column in ("shape", "median us", "IQR us", "samples", "ref us", "speedup", "max abs err", "peak mem", "GB/s"):
+        table.add_column(column, justify="right" if column != "shape" else "left")
+    for s in result.shapes:
+        table.add_row(
+            s.shape, fmt(s.median_us), fmt(s.iqr_us), str(s.samples), fmt(s.ref_median_us),
+            "interpreted" if s.interpreted else fmt(s.speedup, ".2f", "x"), fmt(s.max_abs_err, ".2e"),
+            fmt(s.peak_mem_bytes / 1e6 if s.peak_mem_bytes is not None else None, ".2f", " MB"),
+            fmt(s.achieved_gbps, ".1f"),
+        )
+    return table
+
+
+def problems_table(problems: list[Problem], family_counts: dict[str, int]) -> Table:
+    table = Table(title="Built-in problems", title_justify="left")
+    for column in ("name", "cpu shapes", "cuda shapes", "families", "roofline"):
+        table.add_column(column)
+    for p in problems:
+        cpu = ", ".join(s.name for s in p.shapes if s.runs_on("cpu"))
+        cuda = ", ".join(s.name for s in p.shapes if s.runs_on("cuda"))
+        roof = "yes" if any(s.flops or s.bytes_moved for s in p.shapes) else "no"
+        table.add_row(p.name, cpu or "-", cuda or "-", str(family_counts.get(p.name, 0)), roof)
+    return table
+
+
+def problem_json(problem: Problem, families: list[str]) -> dict[str, Any]:
+    return {
+        "name": problem.name,
+        "path": str(problem.path),
+        "builtin": problem.builtin,
+        "scaled_down": problem.scaled_down,
+        "overrides": dict(problem.overrides),
+        "families": families,
+        "shapes": [
+            {"name": s.name, "sizes": dict(s.sizes), "devices": list(s.devices), "flops": s.flops,
+             "bytes_moved": s.bytes_moved}
+            for s in problem.shapes
+        ],
+    }
+
+
+def runs_table(runs: list[RunSummary]) -> Table:
+    table = Table(title="Runs", title_justify="left")
+    for column in ("run", "problem", "status", "device", "proposer", "evaluated", "ok", "best speedup", "created"):
+        table.add_column(column)
+    for r in runs:
+        table.add_row(str(r.id), r.problem_name, r.status.value, r.device, r.proposer, f"{r.evaluated}/{r.budget}",
+                      str(r.ok), fmt(r.best_speedup, ".2f", "x"), r.created_at.strftime("%Y-%m-%d %H:%M"))
+    return table
+
+
+def run_summary_json(r: RunSummary) -> dict[str, Any]:
+    return {
+        "run_id": r.id, "problem": r.problem_name, "status": r.status.value, "device": r.device,
+        "proposer": r.proposer, "budget": r.budget, "evaluated": r.evaluated, "ok": r.ok,
+        "best_speedup": r.best_speedup, "created_at": r.created_at.isoformat(),
+    }
+
+
+def candidates_table(records: list[CandidateRecord], title: str) -> Table:
+    table = Table(title=title, title_justify="left")
+    for column in ("id", "family", "lang", "config", "status", "speedup", "latency us", "max err", "reason"):
+        table.add_column(column, overflow="fold")
+    for c in records:
+        r = c.result
+        table.add_row(
+            f"c{c.id}", c.family, c.language.value, str(c.config), status_text(r), speedup_text(r),
+            fmt(r.latency_us if r else None), fmt(r.max_error if r else None, ".1e"),
+            "" if r is None or r.ok else r.reason[:80],
+        )
+    return table
+
+
+def candidate_json(c: CandidateRecord, with_source: bool = False) -> dict[str, Any]:
+    data: dict[str, Any] = {
+        "candidate_id": c.id,
+        "run_id": c.run_id,
+        "hash": c.hash,
+        "family": c.family,
+        "origin": c.origin.value,
+        "language": c.language.value,
+        "parent_id": c.parent_id,
+        "config": c.config.as_dict(),
+        "status": c.result.status.value if c.result else "pending",
+        "speedup": c.result.speedup if c.result else None,
+        "latency_us": c.result.latency_us if c.result else None,
+        "max_abs_err": c.result.max_error if c.result else None,
+        "peak_mem_bytes": c.result.peak_mem_bytes if c.result else None,
+        "result": c.result.to_dict() if c.result else None,
+    }
+    if with_source:
+        data["source"] = c.source
+    return data
+
+
+def run_json(run: RunRecord) -> dict[str, Any]:
+    return {
+        "run_id": run.id, "problem": run.problem_name, "status": run.status.value, "device": run.device,
+        "proposer": run.proposer, "budget": run.budget, "error": run.error, "overrides": run.overrides,
+        "created_at": run.created_at.isoformat(),
+        "finished_at": run.finished_at.isoformat() if run.finished_at else None,
+    }

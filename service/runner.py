@@ -1,0 +1,98 @@
+"""Running one optimization: the problem, evaluator, executor, proposer and store wired together.
+
+The CLI calls this in the foreground; the worker will call it for queued runs. A run's
+problem, device, budget and secret seed live in the store, so ``execute_run`` works the same
+for a fresh run and for one resumed after a crash.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Callable
+from pathlib import Path
+
+from agent.loop import SearchEvent, SearchOutcome, run_search
+from agent.offline import OfflineProposer
+from evaluator.devices import check_device_available
+from evaluator.errors import EvaluatorError
+from evaluator.evaluate import Evaluator
+from evaluator.executor import LocalExecutor
+from kernels.errors import CrucibleError
+from kernels.families import load_families
+from kernels.problem import Problem, builtin_names, load_problem
+from service.recorder import StoreRecorder
+from service.settings import Settings
+from store.records import RunRecord
+from store.repository import Store
+from store.status import RunStatus
+
+PROPOSERS = ("offline", "llm")
+
+
+def create_run(store: Store, problem: Problem, *, device: str, budget: int, proposer: str, slots: int = 1) -> int:
+    """Validate the request and queue a run with a fresh secret seed."""
+    if budget < 1:
+        raise CrucibleError(f"--budget must be at least 1, got {budget}")
+    if proposer not in PROPOSERS:
+        raise CrucibleError(f"unknown proposer {proposer!r}; choose one of {', '.join(PROPOSERS)}")
+    if proposer == "llm":
+        raise CrucibleError("the LLM proposer is not available yet; use --proposer offline")
+    device = check_device_available(device)
+    problem.shapes_for(device)  # fails early when the problem has no shape for this device
+    if proposer == "offline" and not load_families(problem):
+        raise CrucibleError(
+            f"problem {problem.name!r} has no variant families for the offline proposer "
+            f"(expected .py files in {problem.variants_dir})"
+        )
+    return store.create_run(
+        problem, device=device, proposer=proposer, budget=budget, seed=secrets.randbits(31), options={"slots": slots}
+    )
+
+
+def problem_for_run(run: RunRecord) -> Problem:
+    """Reload the run's problem and make sure it is the same source the run started with."""
+    ref: str | Path = run.problem_path
+    if not Path(run.problem_path).exists() and run.problem_name in builtin_names():
+        ref = run.problem_name
+    problem = load_problem(ref, run.overrides)
+    if problem.source != run.problem_source:
+        raise CrucibleError(
+            f"the problem file {problem.path} changed since run {run.id} started; start a new run instead of resuming"
+        )
+    return problem
+
+
+def execute_run(
+    store: Store,
+    settings: Settings,
+    run_id: int,
+    *,
+    on_event: Callable[[SearchEvent], None] | None = None,
+    should_stop: Callable[[], bool] | None = None,
+) -> SearchOutcome:
+    """Run (or resume) a stored run to its budget, keeping the run's status true at every exit."""
+    run = store.get_run(run_id)
+    if run.status is RunStatus.COMPLETED:
+        raise CrucibleError(f"run {run_id} is already completed; start a new run or raise its budget")
+    problem = problem_for_run(run)
+    proposer = OfflineProposer(load_families(problem), seed=run.seed)
+    evaluator = Evaluator(problem, run.device, settings.eval_limits(), run.seed, workroot=settings.workdir,
+                          keep_workdirs=settings.keep_workdirs)
+    slots = int(run.options.get("slots", 1))
+    store.set_run_status(run_id, RunStatus.RUNNING)
+    try:
+        with LocalExecutor(evaluator, slots=slots) as executor:
+            outcome = run_search(proposer, executor, StoreRecorder(store, run_id), run.budget,
+                                 on_event=on_event, should_stop=should_stop)
+    except KeyboardInterrupt:
+        store.set_run_status(run_id, RunStatus.INTERRUPTED, "interrupted by the user; resume with --resume")
+        raise
+    except EvaluatorError as exc:
+        store.set_run_status(run_id, RunStatus.FAILED, str(exc))
+        raise
+    except Exception as exc:
+        store.set_run_status(run_id, RunStatus.INTERRUPTED, f"{type(exc).__name__}: {exc}")
+        raise
+    final = RunStatus.CANCELLED if outcome.stopped_reason == "stopped" else RunStatus.COMPLETED
+    store.set_run_status(run_id, final)
+    return outcome

@@ -1,0 +1,61 @@
+"""Output comparison, run outside the candidate's process."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from evaluator.correctness import compare_outputs, compare_tensor
+from kernels.problem import Tolerance
+
+TOL = Tolerance(1e-4, 1e-4)
+
+
+def test_identical_and_within_tolerance_pass() -> None:
+    ref = torch.randn(32, 64)
+    assert compare_tensor(ref, ref.clone(), TOL).ok
+    result = compare_tensor(ref, ref + 1e-6, TOL)
+    assert result.ok and result.max_abs_err == pytest.approx(1e-6, rel=0.1)
+
+
+@pytest.mark.parametrize(
+    ("mutate", "reason"),
+    [
+        (lambda r: r[:, :-1], "shape"),
+        (lambda r: r.double(), "dtype"),
+        (lambda r: r.masked_fill(torch.zeros_like(r, dtype=torch.bool).index_fill_(0, torch.tensor([0]), True),
+                                 float("nan")), "non-finite"),
+        (lambda r: torch.zeros_like(r), "constant"),
+        (lambda r: r + 1e-2, "outside atol"),
+    ],
+)
+def test_each_kind_of_wrong_output_is_named(mutate, reason: str) -> None:  # type: ignore[no-untyped-def]
+    ref = torch.randn(16, 16)
+    result = compare_tensor(ref, mutate(ref), TOL)
+    assert not result.ok
+    assert reason in result.reason
+
+
+def test_atol_scales_with_large_outputs() -> None:
+    ref = torch.randn(64, 64) * 1e4
+    noisy = ref + torch.randn_like(ref) * 0.05  # reduction-order noise at this magnitude
+    assert compare_tensor(ref, noisy, TOL).ok
+    assert not compare_tensor(ref, ref + 50.0, TOL).ok
+
+
+def test_nonfinite_reference_positions_are_not_compared() -> None:
+    ref = torch.tensor([1.0, float("inf"), 3.0])
+    assert compare_tensor(ref, torch.tensor([1.0, 5.0, 3.0]), TOL).ok
+
+
+def test_integer_outputs_must_match_exactly() -> None:
+    ref = torch.arange(10)
+    assert compare_tensor(ref, ref.clone(), TOL).ok
+    assert not compare_tensor(ref, ref + (ref == 3).long(), TOL).ok
+
+
+def test_output_count_must_match() -> None:
+    ref = torch.randn(4)
+    tol = {"float32": TOL}
+    assert not compare_outputs([ref], [ref, ref], tol).ok
+    assert compare_outputs([ref, ref], [ref, ref], tol).ok

@@ -1,0 +1,41 @@
+"""Seed derivation, the heavy-tailed trial, and timing statistics."""
+
+from __future__ import annotations
+
+import torch
+
+from evaluator.inputs import derive_seed, heavy_tailed
+from evaluator.timing import TimingPlan, summarize, time_cpu
+
+
+def test_derived_seeds_differ_and_are_stable() -> None:
+    seeds = {derive_seed(7, "trial", "small", i) for i in range(10)}
+    assert len(seeds) == 10
+    assert derive_seed(7, "model") == derive_seed(7, "model")
+    assert derive_seed(7, "model") != derive_seed(8, "model")
+
+
+def test_heavy_tail_scales_floats_only_and_spreads_magnitudes() -> None:
+    x = torch.randn(10_000)
+    targets = torch.randint(0, 5, (10,))
+    scaled, same = heavy_tailed([x, targets], seed=3)
+    assert torch.equal(same, targets)
+    assert scaled.abs().max() > 50 * x.abs().max() / 10
+    assert (scaled.abs() < x.abs()).any(), "some values shrink, too"
+    half = heavy_tailed([torch.randn(1000, dtype=torch.float16)], seed=3)[0]
+    assert torch.isfinite(half).all()
+
+
+def test_summarize_median_and_iqr() -> None:
+    stats = summarize([1.0, 2.0, 3.0, 4.0, 100.0], "test")
+    assert stats.median_us == 3.0
+    assert stats.iqr_us == 2.0
+    assert stats.samples == 5
+
+
+def test_time_cpu_rotates_inputs_and_respects_sample_bounds() -> None:
+    seen: list[int] = []
+    plan = TimingPlan(warmup_ms=0.0, budget_ms=0.0, min_samples=6, max_samples=6)
+    stats = time_cpu(lambda inputs: seen.append(inputs[0]), [[0], [1], [2]], plan)
+    assert stats.samples == 6
+    assert seen[-6:] == [0, 1, 2, 0, 1, 2]
