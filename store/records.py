@@ -1,0 +1,211 @@
+"""Frozen records the store hands out, and their conversion from rows.
+
+Callers never see ORM objects: these records are plain values, safe to keep after the session
+that read them is closed, to pass between threads, or to serialize.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from evaluator.types import DeviceInfo, EvalResult, ShapeMetrics, Stage, Status
+from kernels.candidate import Candidate, Language, Origin
+from kernels.config import Config
+from store.models import CandidateRow, EvaluationRow, ProblemRow, RunRow
+from store.status import RunStatus
+
+
+@dataclass(frozen=True)
+class RunRecord:
+    """A run with its problem, as needed to show it or to resume it."""
+
+    id: int
+    problem_name: str
+    problem_path: Path
+    problem_source: str
+    overrides: dict[str, int]
+    device: str
+    proposer: str
+    budget: int
+    seed: int
+    status: RunStatus
+    options: dict[str, Any]
+    error: str | None
+    created_at: datetime
+    updated_at: datetime
+    started_at: datetime | None
+    finished_at: datetime | None
+    problem_sha256: str = ""
+    claimed_by: str | None = None
+    lease_expires_at: datetime | None = None
+    heartbeat_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class RunSummary:
+    """One line of ``crucible runs``: a run and how far it got."""
+
+    id: int
+    problem_name: str
+    status: RunStatus
+    device: str
+    proposer: str
+    budget: int
+    evaluated: int
+    ok: int
+    best_speedup: float | None
+    created_at: datetime
+
+
+@dataclass(frozen=True)
+class CandidateRecord:
+    """A stored candidate; ``result`` is None while it waits to be evaluated."""
+
+    id: int
+    run_id: int
+    hash: str
+    family: str
+    origin: Origin
+    language: Language
+    parent_id: int | None
+    source: str
+    config: Config
+    created_at: datetime
+    result: EvalResult | None
+    parent_hash: str | None = None
+    evaluated_at: datetime | None = None
+
+    @property
+    def pending(self) -> bool:
+        return self.result is None
+
+    @property
+    def candidate(self) -> Candidate:
+        """The domain candidate again, e.g. to re-propose from it or to export it."""
+        return Candidate(
+            source=self.source,
+            config=self.config,
+            family=self.family,
+            origin=self.origin,
+            parent_hash=self.parent_hash,
+        )
+
+
+def run_record(run: RunRow, problem: ProblemRow) -> RunRecord:
+    return RunRecord(
+        id=run.id,
+        problem_name=problem.name,
+        problem_path=Path(problem.path),
+        problem_source=problem.source,
+        overrides=dict(problem.overrides),
+        device=run.device,
+        proposer=run.proposer,
+        budget=run.budget,
+        seed=run.seed,
+        status=RunStatus(run.status),
+        options=dict(run.options),
+        error=run.error,
+        created_at=run.created_at,
+        updated_at=run.updated_at,
+        started_at=run.started_at,
+        finished_at=run.finished_at,
+        problem_sha256=problem.source_sha256,
+        claimed_by=run.claimed_by,
+        lease_expires_at=run.lease_expires_at,
+        heartbeat_at=run.heartbeat_at,
+    )
+
+
+def shape_metrics(row: EvaluationRow) -> ShapeMetrics:
+    return ShapeMetrics(
+        shape=row.shape,
+        median_us=row.median_us,
+        iqr_us=row.iqr_us,
+        samples=row.samples,
+        max_abs_err=row.max_abs_err,
+        max_rel_err=row.max_rel_err,
+        peak_mem_bytes=row.peak_mem_bytes,
+        ref_median_us=row.ref_median_us,
+        ref_iqr_us=row.ref_iqr_us,
+        speedup=row.speedup,
+        achieved_gbps=row.achieved_gbps,
+        achieved_tflops=row.achieved_tflops,
+        peak_fraction=row.peak_fraction,
+        interpreted=row.interpreted,
+    )
+
+
+def evaluation_row(candidate_id: int, position: int, metrics: ShapeMetrics) -> EvaluationRow:
+    return EvaluationRow(
+        candidate_id=candidate_id,
+        position=position,
+        shape=metrics.shape,
+        median_us=metrics.median_us,
+        iqr_us=metrics.iqr_us,
+        samples=metrics.samples,
+        max_abs_err=metrics.max_abs_err,
+        max_rel_err=metrics.max_rel_err,
+        peak_mem_bytes=metrics.peak_mem_bytes,
+        ref_median_us=metrics.ref_median_us,
+        ref_iqr_us=metrics.ref_iqr_us,
+        speedup=metrics.speedup,
+        achieved_gbps=metrics.achieved_gbps,
+        achieved_tflops=metrics.achieved_tflops,
+        peak_fraction=metrics.peak_fraction,
+        interpreted=metrics.interpreted,
+    )
+
+
+def verdict_values(result: EvalResult) -> dict[str, Any]:
+    """The candidate columns that hold a verdict, including the aggregates queries sort on."""
+    return {
+        "status": result.status.value,
+        "stage": result.stage.value,
+        "reason": result.reason,
+        "speedup": result.speedup,
+        "latency_us": result.latency_us,
+        "max_abs_err": result.max_error,
+        "peak_mem_bytes": result.peak_mem_bytes,
+        "interpreted": result.interpreted,
+        "scaled_down": result.scaled_down,
+        "device_key": result.device.key if result.device else None,
+        "device": result.device.to_dict() if result.device else None,
+        "duration_s": result.duration_s,
+    }
+
+
+def eval_result(row: CandidateRow) -> EvalResult | None:
+    """Rebuild the verdict from the row and its (already loaded) evaluation rows."""
+    if row.status is None:
+        return None
+    return EvalResult(
+        status=Status(row.status),
+        stage=Stage(row.stage),
+        reason=row.reason or "",
+        shapes=tuple(shape_metrics(e) for e in row.evaluations),
+        device=DeviceInfo(**row.device) if row.device else None,
+        interpreted=bool(row.interpreted),
+        scaled_down=bool(row.scaled_down),
+        duration_s=row.duration_s or 0.0,
+    )
+
+
+def candidate_record(row: CandidateRow) -> CandidateRecord:
+    return CandidateRecord(
+        id=row.id,
+        run_id=row.run_id,
+        hash=row.hash,
+        family=row.family,
+        origin=Origin(row.origin),
+        language=Language(row.language),
+        parent_id=row.parent_id,
+        source=row.source,
+        config=Config.of(row.config),
+        created_at=row.created_at,
+        result=eval_result(row),
+        parent_hash=row.parent_hash,
+        evaluated_at=row.evaluated_at,
+    )

@@ -1,0 +1,184 @@
+"""``Store``: the one entry point to Crucible's database.
+
+Each call runs in its own short session and transaction and returns frozen records, so no
+ORM object, lazy load or open transaction escapes to the search loop, the service or the
+dashboard. Writes take SQLite's write lock at BEGIN (see ``store.engine``), which keeps
+several local processes on one SQLite file safe; PostgreSQL serves scale-out.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from types import TracebackType
+from typing import Any
+
+from sqlalchemy import Engine
+from sqlalchemy.engine import URL
+from sqlalchemy.orm import Session
+
+from evaluator.types import EvalResult
+from kernels.candidate import Candidate
+from kernels.problem import Problem
+from store import candidates as _candidates
+from store import queries as _queries
+from store import runs as _runs
+from store.engine import make_engine, normalize_url, session_factory, upgrade, writer
+from store.models import CandidateRow
+from store.records import CandidateRecord, RunRecord, RunSummary
+from store.status import RunStatus
+
+
+class Store:
+    """Runs, candidates and verdicts in a SQL database (SQLite or PostgreSQL).
+
+    Opening a store migrates its database to the newest schema (a no-op when it is current),
+    so a fresh URL is ready to use. Nothing connects until a Store is constructed.
+    """
+
+    def __init__(self, url: str | URL, *, migrate: bool = True, **engine_kwargs: Any) -> None:
+        self.url = normalize_url(url)
+        self._engine = make_engine(self.url, **engine_kwargs)
+        try:
+            if migrate:
+                upgrade(self._engine)
+        except BaseException:
+            self._engine.dispose()
+            raise
+        self._reader = session_factory(self._engine)
+        self._writer = session_factory(writer(self._engine))
+
+    def __repr__(self) -> str:
+        return f"Store({self.url.render_as_string(hide_password=True)!r})"
+
+    @property
+    def engine(self) -> Engine:
+        """The underlying engine, for tools that need raw SQL (read it, do not write through it)."""
+        return self._engine
+
+    def close(self) -> None:
+        """Close pooled connections; the store must not be used afterwards."""
+        self._engine.dispose()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()
+
+    @contextmanager
+    def _reading(self) -> Iterator[Session]:
+        """One consistent snapshot for the whole call."""
+        with self._reader() as session, session.begin():
+            yield session
+
+    @contextmanager
+    def _writing(self) -> Iterator[Session]:
+        """One transaction that commits on success and rolls back on any error."""
+        with self._writer.begin() as session:
+            yield session
+
+    # -- runs ---------------------------------------------------------------------------------
+
+    def create_run(
+        self,
+        problem: Problem,
+        *,
+        device: str,
+        proposer: str,
+        budget: int,
+        seed: int,
+        options: Mapping[str, Any] | None = None,
+    ) -> int:
+        """Queue a run of ``problem``; the problem row is shared with earlier runs of the same source."""
+        with self._writing() as session:
+            return _runs.insert_run(
+                session,
+                problem,
+                device=device,
+                proposer=proposer,
+                budget=budget,
+                seed=seed,
+                options=dict(options or {}),
+            )
+
+    def get_run(self, run_id: int) -> RunRecord:
+        """The run and its problem; RunNotFound if there is no such run."""
+        with self._reading() as session:
+            return _runs.read_run(session, run_id)
+
+    def set_run_status(self, run_id: int, status: RunStatus | str, error: str | None = None) -> None:
+        """Move a run to ``status``, replacing its error (None clears it) and stamping start/finish."""
+        with self._writing() as session:
+            _runs.update_status(session, run_id, status, error)
+
+    def list_runs(self, limit: int = 50) -> list[RunSummary]:
+        """The newest ``limit`` runs, newest first, with their progress."""
+        with self._reading() as session:
+            return _runs.summaries(session, limit)
+
+    # -- candidates ---------------------------------------------------------------------------
+
+    def add_candidate(self, run_id: int, candidate: Candidate, parent_id: int | None = None) -> int:
+        """Store a pending candidate and return its id; a hash already in the run returns that id."""
+        with self._writing() as session:
+            return _candidates.insert_candidate(session, run_id, candidate, parent_id)
+
+    def record_result(self, candidate_id: int, result: EvalResult) -> None:
+        """Store the verdict and one row per shape, atomically; ResultAlreadyRecorded on a second one."""
+        with self._writing() as session:
+            _candidates.write_result(session, candidate_id, result)
+
+    def candidates(self, run_id: int) -> list[CandidateRecord]:
+        """Every candidate of the run, oldest first."""
+        with self._reading() as session:
+            return _candidates.run_candidates(session, run_id)
+
+    def get_candidate(self, candidate_id: int) -> CandidateRecord:
+        """One candidate with its verdict; CandidateNotFound if there is no such candidate."""
+        with self._reading() as session:
+            return _candidates.read_candidate(session, candidate_id)
+
+    def find_candidate(self, run_id: int, hash: str) -> CandidateRecord | None:
+        """The run's candidate with this identity hash, if any."""
+        with self._reading() as session:
+            return _candidates.lookup_candidate(session, run_id, hash)
+
+    def evaluated_hashes(self, run_id: int) -> set[str]:
+        """Hashes that already have a verdict in this run: the search never evaluates them again."""
+        with self._reading() as session:
+            return _candidates.hashes_evaluated(session, run_id)
+
+    def pending_candidates(self, run_id: int) -> list[CandidateRecord]:
+        """Candidates stored but not yet judged, oldest first: what a resumed run evaluates first."""
+        with self._reading() as session:
+            return _candidates.run_candidates(session, run_id, CandidateRow.status.is_(None))
+
+    def count_evaluated(self, run_id: int) -> int:
+        """How many candidates of the run have a verdict, to weigh against its budget."""
+        with self._reading() as session:
+            return _candidates.evaluated_count(session, run_id)
+
+    # -- queries ------------------------------------------------------------------------------
+
+    def leaderboard(self, run_id: int, limit: int = 10) -> list[CandidateRecord]:
+        """Ok, really-timed candidates by speedup, best first."""
+        with self._reading() as session:
+            return _queries.leaderboard(session, run_id, limit)
+
+    def best_candidate(self, run_id: int) -> CandidateRecord | None:
+        """The leaderboard's top, else the most accurate ok candidate, else None."""
+        with self._reading() as session:
+            return _queries.best_candidate(session, run_id)
+
+    def pareto(self, run_id: int) -> list[CandidateRecord]:
+        """The Pareto front over (latency_us, max_abs_err, peak_mem_bytes), fastest first."""
+        with self._reading() as session:
+            return _queries.pareto(session, run_id)
+
+    def lineage(self, candidate_id: int) -> list[CandidateRecord]:
+        """The candidate's ancestors, root first and direct parent last (itself excluded)."""
+        with self._reading() as session:
+            return _queries.lineage(session, candidate_id)
