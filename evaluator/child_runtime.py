@@ -48,7 +48,9 @@ def plain_outputs(out: Any) -> list[torch.Tensor]:
         raise NotPlainOutput("returned an empty sequence")
     for item in items:
         if type(item) is not torch.Tensor:
-            raise NotPlainOutput(f"returned {type(item).__module__}.{type(item).__qualname__}, not a plain torch.Tensor")
+            raise NotPlainOutput(
+                f"returned {type(item).__module__}.{type(item).__qualname__}, not a plain torch.Tensor"
+            )
     return items
 
 
@@ -68,10 +70,11 @@ def clone_all(values: Sequence[Any]) -> list[Any]:
 def mutated_inputs(before: Sequence[Any], after: Sequence[Any]) -> list[int]:
     """Indices of tensor inputs whose contents changed during the call (NaNs compare equal)."""
     changed = []
-    for i, (a, b) in enumerate(zip(before, after)):
-        if isinstance(a, torch.Tensor) and not torch.equal(a.nan_to_num(0.0), b.nan_to_num(0.0)):
-            changed.append(i)
-        elif isinstance(a, torch.Tensor) and not torch.equal(a.isnan(), b.isnan()):
+    for i, (a, b) in enumerate(zip(before, after, strict=True)):
+        if not isinstance(a, torch.Tensor):
+            continue
+        same_nans = torch.equal(a.isnan(), b.isnan())
+        if not same_nans or not torch.equal(a.nan_to_num(0.0), b.nan_to_num(0.0)):
             changed.append(i)
     return changed
 
@@ -148,7 +151,9 @@ def device_info(device: str) -> DeviceInfo:
             "capability": f"{props.major}.{props.minor}",
             "cuda_runtime": torch.version.cuda,
         }
-        return DeviceInfo(device, "cuda", props.name, _nvidia_driver(), torch.__version__, triton_version, extra)
+        return DeviceInfo(
+            device, "cuda", props.name, _nvidia_driver(), torch.__version__, triton_version, extra
+        )
     extra = {"threads": torch.get_num_threads(), "machine": platform.machine()}
     return DeviceInfo("cpu", "cpu", _cpu_name(), None, torch.__version__, triton_version, extra)
 

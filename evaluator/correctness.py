@@ -36,7 +36,7 @@ def compare_outputs(
     if len(expected) != len(actual):
         return Comparison(False, f"returned {len(actual)} output(s), expected {len(expected)}")
     worst_abs, worst_rel = 0.0, 0.0
-    for i, (ref, out) in enumerate(zip(expected, actual)):
+    for i, (ref, out) in enumerate(zip(expected, actual, strict=True)):
         label = "output" if len(expected) == 1 else f"output {i}"
         tol = tolerance_for[dtype_name(ref.dtype)]
         result = compare_tensor(ref, out, tol, label)
@@ -53,7 +53,9 @@ def compare_tensor(ref: torch.Tensor, out: torch.Tensor, tol: Tolerance, label: 
     if out.shape != ref.shape:
         return Comparison(False, f"{label} has shape {tuple(out.shape)}, expected {tuple(ref.shape)}")
     if out.dtype != ref.dtype:
-        return Comparison(False, f"{label} has dtype {dtype_name(out.dtype)}, expected {dtype_name(ref.dtype)}")
+        return Comparison(
+            False, f"{label} has dtype {dtype_name(out.dtype)}, expected {dtype_name(ref.dtype)}"
+        )
     if not ref.is_floating_point() and not ref.is_complex():
         if torch.equal(ref, out):
             return Comparison(True, "exact", 0.0, 0.0)
@@ -63,7 +65,9 @@ def compare_tensor(ref: torch.Tensor, out: torch.Tensor, tol: Tolerance, label: 
     finite = torch.isfinite(ref64)
     bad_finite = finite & ~torch.isfinite(out64)
     if bool(bad_finite.any()):
-        return Comparison(False, f"{label}: {int(bad_finite.sum())} non-finite value(s) where the reference is finite")
+        return Comparison(
+            False, f"{label}: {int(bad_finite.sum())} non-finite value(s) where the reference is finite"
+        )
     if ref.numel() == 0:
         return Comparison(True, "empty", 0.0, 0.0)
     ref_f, out_f = ref64[finite], out64[finite]
@@ -80,7 +84,8 @@ def compare_tensor(ref: torch.Tensor, out: torch.Tensor, tol: Tolerance, label: 
         idx = int(torch.argmax((diff - allowed).flatten()))
         return Comparison(
             False,
-            f"{label}: {int(over.sum())} of {ref.numel()} elements outside atol={tol.atol:g} rtol={tol.rtol:g}"
+            f"{label}: {int(over.sum())} of {ref.numel()} elements outside"
+            f" atol={tol.atol:g} rtol={tol.rtol:g}"
             f" (worst: got {float(out_f.flatten()[idx]):.6g}, expected {float(ref_f.flatten()[idx]):.6g})",
             max_abs,
             max_rel,

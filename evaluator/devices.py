@@ -28,5 +28,7 @@ def check_device_available(device: str) -> str:
         count = torch.cuda.device_count() if torch.cuda.is_available() else 0
         index = int(name.split(":")[1])
         if index >= count:
-            raise EvaluatorError(f"device {name} requested but this machine has {count} CUDA device(s); try --device cpu")
+            raise EvaluatorError(
+                f"device {name} requested but this machine has {count} CUDA device(s); try --device cpu"
+            )
     return name

@@ -52,8 +52,15 @@ class _Observed:
 class Evaluator:
     """Evaluates candidates for one problem on one device against one secret seed."""
 
-    def __init__(self, problem: Problem, device: str, limits: EvalLimits, secret_seed: int,
-                 workroot: Path | None = None, keep_workdirs: bool = False) -> None:
+    def __init__(
+        self,
+        problem: Problem,
+        device: str,
+        limits: EvalLimits,
+        secret_seed: int,
+        workroot: Path | None = None,
+        keep_workdirs: bool = False,
+    ) -> None:
         self.problem = problem
         self.device = device
         self.limits = limits
@@ -69,7 +76,9 @@ class Evaluator:
         with self._lock:
             if self._reference is None:
                 ref_dir = Path(tempfile.mkdtemp(prefix="reference-", dir=self.workroot))
-                self._reference = prepare_reference(self.problem, self.device, self.limits, self.secret_seed, ref_dir)
+                self._reference = prepare_reference(
+                    self.problem, self.device, self.limits, self.secret_seed, ref_dir
+                )
             return self._reference
 
     def close(self) -> None:
@@ -92,15 +101,40 @@ class Evaluator:
                 shutil.rmtree(workdir, ignore_errors=True)
         status, reason = self._verdict(observed, exit_info, stage, reference)
         shapes = self._metrics(observed, reference, interpreted) if status is Status.OK else ()
-        return self._result(status, STAGE_OF.get(stage, Stage.LOAD), reason, started, interpreted,
-                            shapes, observed.device or reference.device)
+        return self._result(
+            status,
+            STAGE_OF.get(stage, Stage.LOAD),
+            reason,
+            started,
+            interpreted,
+            shapes,
+            observed.device or reference.device,
+        )
 
-    def _result(self, status: Status, stage: Stage, reason: str, started: float, interpreted: bool,
-                shapes: tuple[ShapeMetrics, ...] = (), device: DeviceInfo | None = None) -> EvalResult:
-        return EvalResult(status, stage, reason, shapes, device, interpreted, self.problem.scaled_down,
-                          time.monotonic() - started)
+    def _result(
+        self,
+        status: Status,
+        stage: Stage,
+        reason: str,
+        started: float,
+        interpreted: bool,
+        shapes: tuple[ShapeMetrics, ...] = (),
+        device: DeviceInfo | None = None,
+    ) -> EvalResult:
+        return EvalResult(
+            status,
+            stage,
+            reason,
+            shapes,
+            device,
+            interpreted,
+            self.problem.scaled_down,
+            time.monotonic() - started,
+        )
 
-    def _job(self, candidate: Candidate, reference: ReferenceData, workdir: Path, interpreted: bool) -> CandidateJob:
+    def _job(
+        self, candidate: Candidate, reference: ReferenceData, workdir: Path, interpreted: bool
+    ) -> CandidateJob:
         inputs_dir, outputs_dir = workdir / "inputs", workdir / "outputs"
         inputs_dir.mkdir()
         outputs_dir.mkdir()
@@ -110,13 +144,21 @@ class Evaluator:
         for trial in reference.trials:
             target = inputs_dir / trial.inputs_path.name
             shutil.copyfile(trial.inputs_path, target)  # a copy: the candidate may scribble on its own
-            trials.append(TrialSpec(trial.shape, trial.index, str(target),
-                                    str(outputs_dir / f"out_{trial.shape}_{trial.index}.pt")))
+            trials.append(
+                TrialSpec(
+                    trial.shape,
+                    trial.index,
+                    str(target),
+                    str(outputs_dir / f"out_{trial.shape}_{trial.index}.pt"),
+                )
+            )
         plan = timing_plan(self.limits)
         if interpreted:
             n = self.limits.interpreted_samples
-            plan = TimingPlan(warmup_ms=0.0, budget_ms=0.0, min_samples=n, max_samples=n)
-        timings = [TimingSpec(s.name, [t.inputs_path for t in trials if t.shape == s.name]) for s in reference.shapes]
+            plan = TimingPlan(warmup_ms=0.0, budget_ms=0.0, min_samples=n, max_samples=n, warmup_calls=0)
+        timings = [
+            TimingSpec(s.name, [t.inputs_path for t in trials if t.shape == s.name]) for s in reference.shapes
+        ]
         return CandidateJob(
             candidate_path=str(workdir / "candidate.py"),
             config=candidate.config.as_dict(),
@@ -131,13 +173,16 @@ class Evaluator:
             problem_stem=self.problem.module_stem,
         )
 
-    def _run_child(self, candidate: Candidate, reference: ReferenceData, workdir: Path,
-                   interpreted: bool) -> tuple[_Observed, ChildExit, str]:
+    def _run_child(
+        self, candidate: Candidate, reference: ReferenceData, workdir: Path, interpreted: bool
+    ) -> tuple[_Observed, ChildExit, str]:
         job = self._job(candidate, reference, workdir, interpreted)
         job_path = workdir / "job.json"
         write_job(job, job_path)
         env = child_environment(workdir, device_env(self.device, interpreted), self.limits.cpu_threads)
-        proc = SandboxedProcess("evaluator.harness", job_path, workdir, env, sandbox_policy(self.limits, self.device))
+        proc = SandboxedProcess(
+            "evaluator.harness", job_path, workdir, env, sandbox_policy(self.limits, self.device)
+        )
         expected = {(t.shape, t.index): t.expected_path for t in reference.trials}
         outputs = {(t.shape, t.index): t.output_path for t in job.trials}
         observed = _Observed()
@@ -154,13 +199,18 @@ class Evaluator:
                     continue
                 comparison = self._compare(expected[key], outputs[key])
                 observed.comparisons.setdefault(key[0], []).append(comparison)
-                observed.peaks[key[0]] = max(observed.peaks.get(key[0], 0), int(data.get("peak_mem_bytes") or 0))
+                observed.peaks[key[0]] = max(
+                    observed.peaks.get(key[0], 0), int(data.get("peak_mem_bytes") or 0)
+                )
                 if not comparison.ok:
-                    observed.failed_comparison = Comparison(False, f"shape {key[0]} trial {key[1]}: {comparison.reason}")
+                    observed.failed_comparison = Comparison(
+                        False, f"shape {key[0]} trial {key[1]}: {comparison.reason}"
+                    )
                     break
             elif message.event == "timing":
                 observed.timings[str(data["shape"])] = TimingStats(
-                    float(data["median_us"]), float(data["iqr_us"]), int(data["samples"]), str(data["method"]))
+                    float(data["median_us"]), float(data["iqr_us"]), int(data["samples"]), str(data["method"])
+                )
             elif message.event == "stage" and data.get("stage") == "done":
                 observed.done = True
         stage = proc.stage
@@ -172,17 +222,24 @@ class Evaluator:
         try:
             actual = load_tensors(output_path)
         except Exception as exc:  # written by the candidate's process: anything may be there
-            return Comparison(False, f"its output file could not be read as plain tensors ({type(exc).__name__})")
+            return Comparison(
+                False, f"its output file could not be read as plain tensors ({type(exc).__name__})"
+            )
         if not isinstance(actual, list):
             return Comparison(False, "its output file does not hold a list of tensors")
-        tolerances = {name: self.problem.tolerance(name) for name in ("float16", "bfloat16", "float32", "float64")}
+        tolerances = {
+            name: self.problem.tolerance(name) for name in ("float16", "bfloat16", "float32", "float64")
+        }
         expected = load_tensors(expected_path)
         for ref in expected:
-            tolerances.setdefault(str(ref.dtype).removeprefix("torch."), self.problem.tolerance(str(ref.dtype)))
+            tolerances.setdefault(
+                str(ref.dtype).removeprefix("torch."), self.problem.tolerance(str(ref.dtype))
+            )
         return compare_outputs(expected, actual, tolerances)
 
-    def _verdict(self, observed: _Observed, exit_info: ChildExit, stage: str,
-                 reference: ReferenceData) -> tuple[Status, str]:
+    def _verdict(
+        self, observed: _Observed, exit_info: ChildExit, stage: str, reference: ReferenceData
+    ) -> tuple[Status, str]:
         if observed.verdict:
             return observed.verdict
         if observed.failed_comparison:
@@ -192,37 +249,45 @@ class Evaluator:
             return Status.TIMEOUT, f"exceeded the {exit_info.timed_out_stage} limit of {limit:g}s"
         code = exit_info.returncode
         if observed.done and code == 0:
-            missing = [t.shape for t in reference.trials if len(observed.comparisons.get(t.shape, [])) <= t.index]
+            missing = [
+                t.shape for t in reference.trials if len(observed.comparisons.get(t.shape, [])) <= t.index
+            ]
             missing += [s.name for s in reference.shapes if s.name not in observed.timings]
             if missing:
                 return Status.REJECTED, f"reported done without results for {sorted(set(missing))}"
             return Status.OK, "matches the reference on every trial"
         return _death_status(code, stage, exit_info)
 
-    def _metrics(self, observed: _Observed, reference: ReferenceData, interpreted: bool) -> tuple[ShapeMetrics, ...]:
+    def _metrics(
+        self, observed: _Observed, reference: ReferenceData, interpreted: bool
+    ) -> tuple[ShapeMetrics, ...]:
         device = observed.device or reference.device
         peak = peak_for(device.name) if device.kind == "cuda" else None
         metrics = []
         for shape in reference.shapes:
             timing, ref_timing = observed.timings[shape.name], reference.timings[shape.name]
             comparisons = observed.comparisons[shape.name]
-            speed = None if interpreted else throughput(timing.median_us, shape.flops, shape.bytes_moved, peak)
-            metrics.append(ShapeMetrics(
-                shape=shape.name,
-                median_us=timing.median_us,
-                iqr_us=timing.iqr_us,
-                samples=timing.samples,
-                max_abs_err=max(c.max_abs_err or 0.0 for c in comparisons),
-                max_rel_err=max(c.max_rel_err or 0.0 for c in comparisons),
-                peak_mem_bytes=observed.peaks.get(shape.name),
-                ref_median_us=ref_timing.median_us,
-                ref_iqr_us=ref_timing.iqr_us,
-                speedup=None if interpreted else ref_timing.median_us / timing.median_us,
-                achieved_gbps=speed.gbps if speed else None,
-                achieved_tflops=speed.tflops if speed else None,
-                peak_fraction=speed.peak_fraction if speed else None,
-                interpreted=interpreted,
-            ))
+            speed = (
+                None if interpreted else throughput(timing.median_us, shape.flops, shape.bytes_moved, peak)
+            )
+            metrics.append(
+                ShapeMetrics(
+                    shape=shape.name,
+                    median_us=timing.median_us,
+                    iqr_us=timing.iqr_us,
+                    samples=timing.samples,
+                    max_abs_err=max(c.max_abs_err or 0.0 for c in comparisons),
+                    max_rel_err=max(c.max_rel_err or 0.0 for c in comparisons),
+                    peak_mem_bytes=observed.peaks.get(shape.name),
+                    ref_median_us=ref_timing.median_us,
+                    ref_iqr_us=ref_timing.iqr_us,
+                    speedup=None if interpreted else ref_timing.median_us / timing.median_us,
+                    achieved_gbps=speed.gbps if speed else None,
+                    achieved_tflops=speed.tflops if speed else None,
+                    peak_fraction=speed.peak_fraction if speed else None,
+                    interpreted=interpreted,
+                )
+            )
         return tuple(metrics)
 
 
@@ -233,6 +298,9 @@ def _death_status(code: int | None, stage: str, exit_info: ChildExit) -> tuple[S
     if code is not None and code < 0:
         name = signal.Signals(-code).name if -code in signal.Signals._value2member_map_ else str(-code)
         if name == "SIGKILL" and not exit_info.killed_by_us:
-            return Status.OUT_OF_MEMORY, f"killed by SIGKILL during {stage}, most likely by the kernel's OOM killer"
+            return (
+                Status.OUT_OF_MEMORY,
+                f"killed by SIGKILL during {stage}, most likely by the kernel's OOM killer",
+            )
         return Status.CRASHED, f"process died with {name} during {stage}{hint}"
     return Status.CRASHED, f"process exited with code {code} during {stage} before finishing{hint}"

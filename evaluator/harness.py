@@ -88,7 +88,9 @@ def run(job: CandidateJob, channel: Channel) -> None:
             return fail(Status.REJECTED, f"shape {trial.shape}: {exc}")
         changed = rt.mutated_inputs(before, inputs)
         if changed:
-            return fail(Status.REJECTED, f"shape {trial.shape}: the call modified input(s) {changed} in place")
+            return fail(
+                Status.REJECTED, f"shape {trial.shape}: the call modified input(s) {changed} in place"
+            )
         torch.save([o.detach().to("cpu").clone() for o in outputs], trial.output_path)
         channel.send("trial", shape=trial.shape, index=trial.index, peak_mem_bytes=peak.peak_bytes)
     channel.send("stage", stage="timing")
@@ -100,8 +102,14 @@ def run(job: CandidateJob, channel: Channel) -> None:
         except Exception as exc:
             status, reason = rt.classify_exception(exc)
             return fail(status, f"shape {timing.shape} while timing: {reason}")
-        channel.send("timing", shape=timing.shape, median_us=stats.median_us, iqr_us=stats.iqr_us,
-                     samples=stats.samples, method=stats.method)
+        channel.send(
+            "timing",
+            shape=timing.shape,
+            median_us=stats.median_us,
+            iqr_us=stats.iqr_us,
+            samples=stats.samples,
+            method=stats.method,
+        )
     channel.send("stage", stage="done")
 
 
@@ -116,7 +124,9 @@ def main(argv: list[str]) -> int:
         channel.send("verdict", status="out_of_memory", reason="MemoryError in the evaluator harness")
     except Exception as exc:  # the process boundary: anything unexpected becomes a status
         reason = f"harness error: {type(exc).__name__}: {exc}"
-        channel.send("verdict", status="runtime_error", reason=reason, traceback=traceback.format_exc()[-2000:])
+        channel.send(
+            "verdict", status="runtime_error", reason=reason, traceback=traceback.format_exc()[-2000:]
+        )
     return 0
 
 

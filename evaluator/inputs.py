@@ -12,7 +12,12 @@ from typing import Any
 
 # Exponent range of the elementwise magnitude multiplier in the heavy-tailed trial, by dtype:
 # fp32 inputs span 0.1x..100x (softmax without max-subtraction overflows); half types stay finite.
-HEAVY_TAIL_EXPONENTS = {"float32": (-1.0, 2.0), "float64": (-1.0, 2.0), "float16": (-1.0, 1.0), "bfloat16": (-1.0, 1.0)}
+HEAVY_TAIL_EXPONENTS = {
+    "float32": (-1.0, 2.0),
+    "float64": (-1.0, 2.0),
+    "float16": (-1.0, 1.0),
+    "bfloat16": (-1.0, 1.0),
+}
 
 
 def derive_seed(secret: int, *labels: object) -> int:

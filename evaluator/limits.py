@@ -21,7 +21,6 @@ class EvalLimits:
     min_samples: int = 10
     max_samples: int = 1000
     interpreted_samples: int = 2
-    max_output_bytes: int = 1024**3
 
     def stage_timeout(self, stage: str) -> float:
         return {

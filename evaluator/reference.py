@@ -70,7 +70,9 @@ def device_env(device: str, interpreted: bool) -> dict[str, str]:
     return env
 
 
-def prepare_reference(problem: Problem, device: str, limits: EvalLimits, secret_seed: int, directory: Path) -> ReferenceData:
+def prepare_reference(
+    problem: Problem, device: str, limits: EvalLimits, secret_seed: int, directory: Path
+) -> ReferenceData:
     """Run the reference child; raise ReferenceFailed with its reason if it cannot finish."""
     directory.mkdir(parents=True, exist_ok=True)
     shapes = problem.shapes_for(device)
@@ -92,7 +94,9 @@ def prepare_reference(problem: Problem, device: str, limits: EvalLimits, secret_
     job_path = directory / "job.json"
     write_job(job, job_path)
     env = child_environment(directory, device_env(device, interpreted=False), limits.cpu_threads)
-    proc = SandboxedProcess("evaluator.reference_runner", job_path, directory, env, sandbox_policy(limits, device))
+    proc = SandboxedProcess(
+        "evaluator.reference_runner", job_path, directory, env, sandbox_policy(limits, device)
+    )
     info: DeviceInfo | None = None
     timings: dict[str, TimingStats] = {}
     peaks: dict[str, int | None] = {}
@@ -105,7 +109,9 @@ def prepare_reference(problem: Problem, device: str, limits: EvalLimits, secret_
         elif message.event == "trial":
             peaks[data["shape"]] = max(peaks.get(data["shape"]) or 0, data.get("peak_mem_bytes") or 0)
         elif message.event == "timing":
-            timings[data["shape"]] = TimingStats(data["median_us"], data["iqr_us"], data["samples"], data["method"])
+            timings[data["shape"]] = TimingStats(
+                data["median_us"], data["iqr_us"], data["samples"], data["method"]
+            )
         elif message.event == "error":
             error = str(data.get("reason"))
         elif message.event == "stage" and data.get("stage") == "done":
@@ -121,7 +127,9 @@ def prepare_reference(problem: Problem, device: str, limits: EvalLimits, secret_
         device=info,
         shapes=shapes,
         trials=tuple(
-            ReferenceTrial(s.name, i, directory / f"inputs_{s.name}_{i}.pt", directory / f"expected_{s.name}_{i}.pt")
+            ReferenceTrial(
+                s.name, i, directory / f"inputs_{s.name}_{i}.pt", directory / f"expected_{s.name}_{i}.pt"
+            )
             for s in shapes
             for i in range(trials)
         ),

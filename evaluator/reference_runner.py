@@ -58,8 +58,14 @@ def run(job: ReferenceJob, channel: Channel) -> None:
             input_sets.append(on_device)
             channel.send("trial", shape=name, index=index, peak_mem_bytes=peak.peak_bytes)
         stats = time_call(device, call, input_sets, TimingPlan(**job.timing))
-        channel.send("timing", shape=name, median_us=stats.median_us, iqr_us=stats.iqr_us,
-                     samples=stats.samples, method=stats.method)
+        channel.send(
+            "timing",
+            shape=name,
+            median_us=stats.median_us,
+            iqr_us=stats.iqr_us,
+            samples=stats.samples,
+            method=stats.method,
+        )
     channel.send("stage", stage="done")
 
 

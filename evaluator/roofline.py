@@ -41,8 +41,13 @@ class Throughput:
     peak_fraction: float | None
 
 
-def throughput(median_us: float, flops: float | None, bytes_moved: float | None, peak: DevicePeak | None,
-               half_precision: bool = False) -> Throughput:
+def throughput(
+    median_us: float,
+    flops: float | None,
+    bytes_moved: float | None,
+    peak: DevicePeak | None,
+    half_precision: bool = False,
+) -> Throughput:
     """GB/s and TFLOP/s achieved, and the larger of the two shares of peak (the binding roof)."""
     seconds = median_us * 1e-6
     if seconds <= 0:

@@ -74,7 +74,9 @@ class ChildExit:
 class SandboxedProcess:
     """One supervised child running ``python -m <module> <job>`` in its own session."""
 
-    def __init__(self, module: str, job_path: Path, workdir: Path, env: Mapping[str, str], policy: SandboxPolicy):
+    def __init__(
+        self, module: str, job_path: Path, workdir: Path, env: Mapping[str, str], policy: SandboxPolicy
+    ):
         self.policy = policy
         self.workdir = workdir
         self._stderr_path = workdir / "stderr.txt"

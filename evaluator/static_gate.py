@@ -48,11 +48,40 @@ FORBIDDEN_CALLS = {
     "globals": "reaches into module state",
     "breakpoint": "starts a debugger",
 }
-FORBIDDEN_OS = {"system", "popen", "fork", "forkpty", "kill", "killpg", "listdir", "scandir", "walk", "remove",
-                "unlink", "rename", "spawnl", "spawnv", "execv", "execve", "execl", "putenv", "environ", "getenv"}
+FORBIDDEN_OS = {
+    "system",
+    "popen",
+    "fork",
+    "forkpty",
+    "kill",
+    "killpg",
+    "listdir",
+    "scandir",
+    "walk",
+    "remove",
+    "unlink",
+    "rename",
+    "spawnl",
+    "spawnv",
+    "execv",
+    "execve",
+    "execl",
+    "putenv",
+    "environ",
+    "getenv",
+}
 # Library calls that read or write files, rooted at the module alias that reaches them.
-FILE_CALLS = {("torch", "load"), ("torch", "save"), ("torch", "from_file"), ("np", "load"), ("np", "fromfile"),
-              ("numpy", "load"), ("numpy", "fromfile"), ("np", "save"), ("numpy", "save")}
+FILE_CALLS = {
+    ("torch", "load"),
+    ("torch", "save"),
+    ("torch", "from_file"),
+    ("np", "load"),
+    ("np", "fromfile"),
+    ("numpy", "load"),
+    ("numpy", "fromfile"),
+    ("np", "save"),
+    ("numpy", "save"),
+}
 PATCH_ROOTS = {"torch", "triton", "time", "sys", "os", "builtins", "numpy", "np", "tl", "F"}
 
 
@@ -78,7 +107,13 @@ def _jit_functions(tree: ast.Module) -> set[str]:
         if isinstance(node, ast.FunctionDef):
             for deco in node.decorator_list:
                 target = deco.func if isinstance(deco, ast.Call) else deco
-                if ast.unparse(target) in ("triton.jit", "jit", "triton.autotune", "triton.heuristics", "autotune"):
+                if ast.unparse(target) in (
+                    "triton.jit",
+                    "jit",
+                    "triton.autotune",
+                    "triton.heuristics",
+                    "autotune",
+                ):
                     names.add(node.name)
     return names
 
@@ -88,7 +123,9 @@ def _launched(tree: ast.Module) -> set[str]:
     return {
         node.func.value.id
         for node in ast.walk(tree)
-        if isinstance(node, ast.Call) and isinstance(node.func, ast.Subscript) and isinstance(node.func.value, ast.Name)
+        if isinstance(node, ast.Call)
+        and isinstance(node.func, ast.Subscript)
+        and isinstance(node.func.value, ast.Name)
     }
 
 
@@ -128,22 +165,38 @@ def _node_violation(node: ast.AST, problem_stem: str) -> str | None:
                 return f"imports os.{bad[0]}"
     if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in FORBIDDEN_CALLS:
         return f"calls {node.func.id}(), which {FORBIDDEN_CALLS[node.func.id]}"
-    if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and node.value.id == "os":
-        if node.attr in FORBIDDEN_OS:
-            return f"uses os.{node.attr}"
+    if (
+        isinstance(node, ast.Attribute)
+        and isinstance(node.value, ast.Name)
+        and node.value.id == "os"
+        and node.attr in FORBIDDEN_OS
+    ):
+        return f"uses os.{node.attr}"
     if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name):
         if (node.value.id, node.attr) in FILE_CALLS:
             return f"uses {node.value.id}.{node.attr}, which touches the file system"
         if node.value.id == "sys" and node.attr == "modules":
             return "reaches into sys.modules to import code past this gate"
-    if isinstance(node, ast.Attribute) and node.attr in ("_getframe", "f_back", "f_globals", "f_locals", "__globals__"):
+    if isinstance(node, ast.Attribute) and node.attr in (
+        "_getframe",
+        "f_back",
+        "f_globals",
+        "f_locals",
+        "__globals__",
+    ):
         return f"reaches into interpreter frames via .{node.attr}"
     if isinstance(node, ast.Assign | ast.AugAssign | ast.AnnAssign):
         targets = node.targets if isinstance(node, ast.Assign) else [node.target]
         for target in targets:
             if isinstance(target, ast.Attribute) and _root_name(target) in PATCH_ROOTS:
                 return f"assigns to {ast.unparse(target)}: monkey-patching libraries is not allowed"
-    if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in ("setattr", "delattr"):
-        if node.args and _root_name(node.args[0]) in PATCH_ROOTS:
-            return f"calls {node.func.id} on {ast.unparse(node.args[0])}: monkey-patching libraries is not allowed"
+    if (
+        isinstance(node, ast.Call)
+        and isinstance(node.func, ast.Name)
+        and node.func.id in ("setattr", "delattr")
+        and node.args
+        and _root_name(node.args[0]) in PATCH_ROOTS
+    ):
+        patched = ast.unparse(node.args[0])
+        return f"calls {node.func.id} on {patched}: monkey-patching libraries is not allowed"
     return None

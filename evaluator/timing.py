@@ -22,6 +22,7 @@ class TimingPlan:
     budget_ms: float = 400.0
     min_samples: int = 10
     max_samples: int = 1000
+    warmup_calls: int = 2  # calls made before sampling even when warmup_ms has already passed
 
 
 @dataclass(frozen=True)
@@ -45,12 +46,14 @@ def time_cpu(call: Call, input_sets: Sequence[Sequence[Any]], plan: TimingPlan) 
     """Time ``call`` on the CPU, rotating through input sets so results cannot be cached by pointer."""
     warm_end = time.perf_counter() + plan.warmup_ms / 1e3
     i = 0
-    while i < 2 or time.perf_counter() < warm_end:
+    while i < plan.warmup_calls or time.perf_counter() < warm_end:
         call(input_sets[i % len(input_sets)])
         i += 1
     samples: list[float] = []
     budget_end = time.perf_counter() + plan.budget_ms / 1e3
-    while len(samples) < plan.max_samples and (len(samples) < plan.min_samples or time.perf_counter() < budget_end):
+    while len(samples) < plan.max_samples and (
+        len(samples) < plan.min_samples or time.perf_counter() < budget_end
+    ):
         inputs = input_sets[len(samples) % len(input_sets)]
         start = time.perf_counter_ns()
         call(inputs)
@@ -66,13 +69,15 @@ def time_cuda(call: Call, input_sets: Sequence[Sequence[Any]], plan: TimingPlan)
     torch.cuda.synchronize()
     warm_end = time.perf_counter() + plan.warmup_ms / 1e3
     i = 0
-    while i < 2 or time.perf_counter() < warm_end:
+    while i < plan.warmup_calls or time.perf_counter() < warm_end:
         call(input_sets[i % len(input_sets)])
         i += 1
     torch.cuda.synchronize()
     samples: list[float] = []
     budget_end = time.perf_counter() + plan.budget_ms / 1e3
-    while len(samples) < plan.max_samples and (len(samples) < plan.min_samples or time.perf_counter() < budget_end):
+    while len(samples) < plan.max_samples and (
+        len(samples) < plan.min_samples or time.perf_counter() < budget_end
+    ):
         inputs = input_sets[len(samples) % len(input_sets)]
         flush.zero_()
         start, end = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
@@ -94,4 +99,6 @@ def l2_flush_buffer() -> Any:
 
 
 def time_call(device: str, call: Call, input_sets: Sequence[Sequence[Any]], plan: TimingPlan) -> TimingStats:
-    return time_cuda(call, input_sets, plan) if device.startswith("cuda") else time_cpu(call, input_sets, plan)
+    return (
+        time_cuda(call, input_sets, plan) if device.startswith("cuda") else time_cpu(call, input_sets, plan)
+    )

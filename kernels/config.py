@@ -51,7 +51,7 @@ def enumerate_space(space: ConfigSpace) -> Iterator[Config]:
     """Every point of the space, in declaration order (the first listed value first)."""
     keys = list(space)
     for values in itertools.product(*(space[k] for k in keys)):
-        yield Config.of(dict(zip(keys, values)))
+        yield Config.of(dict(zip(keys, values, strict=True)))
 
 
 def default_config(space: ConfigSpace) -> Config:

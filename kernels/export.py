@@ -49,7 +49,11 @@ def safe_name(text: str) -> str:
 
 
 def _header(p: Provenance) -> str:
-    speed = f"{p.speedup:.3f}x (geometric mean over shapes)" if p.speedup else "not ranked (interpreted or untimed)"
+    speed = (
+        f"{p.speedup:.3f}x (geometric mean over shapes)"
+        if p.speedup
+        else "not ranked (interpreted or untimed)"
+    )
     lines = [
         f"Crucible export: problem {p.problem!r}, family {p.family!r} ({p.origin}).",
         f"Candidate {p.candidate_hash}" + (f" (id {p.candidate_id}, run {p.run_id})" if p.run_id else ""),
@@ -89,7 +93,8 @@ def render_module(source: str, provenance: Provenance) -> str:
     """The candidate's source with its CONFIG baked in and the provenance header on top."""
     lines = source.splitlines(keepends=True)
     at = _insertion_line(source)
-    config = f"\n# The configuration Crucible chose from CONFIG_SPACE.\nCONFIG = {provenance.config.as_dict()!r}\n\n"
+    chosen = provenance.config.as_dict()
+    config = f"\n# The configuration Crucible chose from CONFIG_SPACE.\nCONFIG = {chosen!r}\n\n"
     return _header(provenance) + "".join(lines[:at]) + config + "".join(lines[at:])
 
 
@@ -107,7 +112,12 @@ HERE = Path(__file__).parent
 DEVICE = "cuda" if torch.cuda.is_available() else "cpu"
 if DEVICE == "cpu":
     os.environ.setdefault("TRITON_INTERPRET", "1")  # Triton kernels run under the interpreter on the CPU
-DEFAULT_TOLERANCES = {{"float64": (1e-7, 1e-7), "float32": (1e-4, 1e-4), "float16": (1e-2, 1e-2), "bfloat16": (2e-2, 2e-2)}}
+DEFAULT_TOLERANCES = {{
+    "float64": (1e-7, 1e-7),
+    "float32": (1e-4, 1e-4),
+    "float16": (1e-2, 1e-2),
+    "bfloat16": (2e-2, 2e-2),
+}}
 
 
 def _load(name):
@@ -139,7 +149,8 @@ def _tolerance(dtype):
 def test_matches_reference_on_fresh_inputs(shape, trial):
     seed = random.SystemRandom().randrange(2**31)
     torch.manual_seed(seed)
-    inputs = [x.to(DEVICE) if isinstance(x, torch.Tensor) else x for x in reference.get_inputs(**_sizes(shape))]
+    raw_inputs = reference.get_inputs(**_sizes(shape))
+    inputs = [x.to(DEVICE) if isinstance(x, torch.Tensor) else x for x in raw_inputs]
     init = reference.get_init_inputs()
     torch.manual_seed(seed)
     expected_model = reference.Model(*init).to(DEVICE)
@@ -168,7 +179,9 @@ def export_kernel(source: str, problem_source: str, provenance: Provenance, out_
     test = out_dir / f"test_{stem}_kernel.py"
     module.write_text(render_module(source, provenance))
     reference.write_text(problem_source)
-    test.write_text(TEST_TEMPLATE.format(problem=provenance.problem, reference=reference.stem, module=module.stem))
+    test.write_text(
+        TEST_TEMPLATE.format(problem=provenance.problem, reference=reference.stem, module=module.stem)
+    )
     (out_dir / "provenance.json").write_text(json.dumps(_provenance_dict(provenance), indent=2, default=str))
     return ExportedFiles(out_dir, module, reference, test)
 

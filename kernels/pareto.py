@@ -21,7 +21,8 @@ class Point(Generic[T]):
 
 def dominates(a: Sequence[float], b: Sequence[float]) -> bool:
     """a dominates b: no worse anywhere and strictly better somewhere."""
-    return all(x <= y for x, y in zip(a, b)) and any(x < y for x, y in zip(a, b))
+    pairs = list(zip(a, b, strict=True))
+    return all(x <= y for x, y in pairs) and any(x < y for x, y in pairs)
 
 
 def pareto_front(points: Sequence[Point[T]]) -> list[Point[T]]:

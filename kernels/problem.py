@@ -112,7 +112,10 @@ def resolve_problem_path(ref: str | Path) -> tuple[str, Path, bool]:
         raise ProblemError(f"problem {text!r} is neither a built-in ({known}) nor an existing file")
     if path.is_dir() or path.suffix != ".py":
         raise ProblemError(f"problem file {path} must be a .py file")
-    return path.stem, path.resolve(), False
+    path = path.resolve()
+    if path.name == REFERENCE_FILE and path.parent.parent == BUILTIN_DIR.resolve():
+        return path.parent.name, path, True  # a built-in named by its path
+    return path.stem, path, False
 
 
 def import_problem_module(path: Path, overrides: Mapping[str, int] | None = None) -> ModuleType:
@@ -130,7 +133,9 @@ def import_problem_module(path: Path, overrides: Mapping[str, int] | None = None
     for key, value in (overrides or {}).items():
         current = getattr(module, key, None)
         if not isinstance(current, int) or isinstance(current, bool):
-            raise ProblemError(f"problem file {path}: cannot override {key!r}; it is not a module-level integer")
+            raise ProblemError(
+                f"problem file {path}: cannot override {key!r}; it is not a module-level integer"
+            )
         setattr(module, key, int(value))
     return module
 
@@ -222,7 +227,9 @@ def _read_tolerances(module: ModuleType, path: Path) -> dict[str, Tolerance]:
         try:
             out[str(dtype)] = Tolerance(float(tol["atol"]), float(tol["rtol"]))
         except (TypeError, KeyError, ValueError):
-            raise ProblemError(f"problem file {path}: TOLERANCES[{dtype!r}] needs numeric atol and rtol") from None
+            raise ProblemError(
+                f"problem file {path}: TOLERANCES[{dtype!r}] needs numeric atol and rtol"
+            ) from None
     return out
 
 

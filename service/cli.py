@@ -9,18 +9,23 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from kernels.errors import CrucibleError
+
+if TYPE_CHECKING:
+    from service.settings import Settings
 
 app = typer.Typer(
     help="Crucible: evolutionary kernel search that proves every speedup it reports.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     add_completion=False,
+    rich_markup_mode=None,  # plain click errors: never truncated into a box on narrow terminals
 )
 out = Console()
 err = Console(stderr=True)
@@ -28,9 +33,13 @@ err = Console(stderr=True)
 JsonFlag = Annotated[bool, typer.Option("--json", help="Print one JSON document on stdout and nothing else.")]
 SizeOpt = Annotated[
     list[str] | None,
-    typer.Option("--size", help="Override a module-level integer size of the problem file, NAME=VALUE (repeatable)."),
+    typer.Option(
+        "--size", help="Override a module-level integer size of the problem file, NAME=VALUE (repeatable)."
+    ),
 ]
-DeviceOpt = Annotated[str | None, typer.Option("--device", help="cpu, cuda or cuda:N (default: CRUCIBLE_DEVICE or cpu).")]
+DeviceOpt = Annotated[
+    str | None, typer.Option("--device", help="cpu, cuda or cuda:N (default: CRUCIBLE_DEVICE or cpu).")
+]
 
 
 def _emit(data: Any) -> None:
@@ -57,7 +66,7 @@ def _overrides(items: list[str] | None) -> dict[str, int]:
     return overrides
 
 
-def _settings():  # type: ignore[no-untyped-def]
+def _settings() -> Settings:
     from service.settings import Settings
 
     return Settings()
@@ -85,10 +94,10 @@ def problems(
         out.print(f"  variant families: {', '.join(families) or 'none'}")
         return None
     loaded = [load_problem(name) for name in builtin_names()]
-    families = {p.name: [f.name for f in load_families(p)] for p in loaded}
+    by_problem = {p.name: [f.name for f in load_families(p)] for p in loaded}
     if as_json:
-        return _emit([render.problem_json(p, families[p.name]) for p in loaded])
-    out.print(render.problems_table(loaded, {k: len(v) for k, v in families.items()}))
+        return _emit([render.problem_json(p, by_problem[p.name]) for p in loaded])
+    out.print(render.problems_table(loaded, {k: len(v) for k, v in by_problem.items()}))
     return None
 
 
@@ -120,8 +129,14 @@ def evaluate(
     chosen = {k: _coerce(v, space.get(k, [])) for k, v in _pairs(config, "--config").items()}
     cand = make_candidate(source, chosen)
     target = check_device_available(device or settings.device)
-    evaluator = Evaluator(loaded, target, settings.eval_limits(), seed if seed is not None else secrets.randbits(31),
-                          workroot=settings.workdir, keep_workdirs=settings.keep_workdirs)
+    evaluator = Evaluator(
+        loaded,
+        target,
+        settings.eval_limits(),
+        seed if seed is not None else secrets.randbits(31),
+        workroot=settings.workdir,
+        keep_workdirs=settings.keep_workdirs,
+    )
     try:
         with err.status(f"evaluating {candidate.name} on {target}..."):
             result = evaluator.evaluate(cand)
@@ -166,9 +181,20 @@ def optimize(
     if resume is None and problem is None:
         raise CrucibleError("give a PROBLEM to optimize, or --resume RUN to continue a run")
     settings = _settings()
-    code = run_optimize(settings, problem=problem, budget=budget, device=device or settings.device,
-                        proposer=proposer, slots=slots, resume=resume, export=export,
-                        overrides=_overrides(size), as_json=as_json, out=out, err=err)
+    code = run_optimize(
+        settings,
+        problem=problem,
+        budget=budget,
+        device=device or settings.device,
+        proposer=proposer,
+        slots=slots,
+        resume=resume,
+        export=export,
+        overrides=_overrides(size),
+        as_json=as_json,
+        out=out,
+        err=err,
+    )
     raise typer.Exit(code)
 
 
@@ -185,7 +211,9 @@ def runs(
         summaries = store.list_runs(limit)
     if as_json:
         return _emit([render.run_summary_json(r) for r in summaries])
-    out.print(render.runs_table(summaries) if summaries else "no runs yet; start one with `crucible optimize`")
+    out.print(
+        render.runs_table(summaries) if summaries else "no runs yet; start one with `crucible optimize`"
+    )
     return None
 
 
@@ -204,17 +232,24 @@ def show(
         pareto = store.pareto(run_id)
         best = store.best_candidate(run_id)
     if as_json:
-        return _emit(render.run_json(run) | {
-            "best": render.candidate_json(best) if best else None,
-            "pareto": [render.candidate_json(c) for c in pareto],
-            "candidates": [render.candidate_json(c) for c in candidates],
-        })
-    out.print(f"run [bold]{run.id}[/]: {run.problem_name} on {run.device}, {run.status.value}"
-              f"{' (' + run.error + ')' if run.error else ''}")
+        return _emit(
+            render.run_json(run)
+            | {
+                "best": render.candidate_json(best) if best else None,
+                "pareto": [render.candidate_json(c) for c in pareto],
+                "candidates": [render.candidate_json(c) for c in candidates],
+            }
+        )
+    out.print(
+        f"run [bold]{run.id}[/]: {run.problem_name} on {run.device}, {run.status.value}"
+        f"{' (' + run.error + ')' if run.error else ''}"
+    )
     out.print(render.candidates_table(candidates, f"Candidates ({len(candidates)} of budget {run.budget})"))
     out.print(render.candidates_table(pareto, "Pareto front (latency, error, memory)"))
     if best:
-        out.print(f"best: c{best.id} {best.family} [{best.config}] speedup {render.speedup_text(best.result)}")
+        out.print(
+            f"best: c{best.id} {best.family} ({best.config}) speedup {render.speedup_text(best.result)}"
+        )
     return None
 
 
@@ -231,18 +266,36 @@ def export_command(
     with Store(_settings().database_url) as store:
         record, files = export_from_store(store, target, out_dir)
     if as_json:
-        return _emit({"candidate_id": record.id, "module": str(files.module), "test": str(files.test),
-                      "reference": str(files.reference)})
-    out.print(f"exported c{record.id} to {files.module}\n  test: {files.test}\n  run it: pytest {files.directory}")
+        return _emit(
+            {
+                "candidate_id": record.id,
+                "module": str(files.module),
+                "test": str(files.test),
+                "reference": str(files.reference),
+            }
+        )
+    out.print(
+        f"exported c{record.id} to {files.module}\n  test: {files.test}\n  run it: pytest {files.directory}"
+    )
     return None
 
 
 def main() -> None:
     """Entry point: turn Crucible's errors into one message and exit status 2."""
+    from pydantic import ValidationError
+
     try:
         app()
-    except CrucibleError as exc:
+    except (CrucibleError, ValidationError) as exc:
+        message = str(exc)
+        if isinstance(exc, ValidationError):
+            fields = ", ".join(f"CRUCIBLE_{'_'.join(map(str, e['loc'])).upper()}: {e['msg']}" for e in exc.errors())
+            message = f"invalid setting: {fields}"
         if "--json" in sys.argv:
-            _emit({"error": str(exc)})
-        err.print(f"[red]error:[/] {exc}")
+            _emit({"error": message})
+        err.print(f"[red]error:[/] {escape(message)}")
         sys.exit(2)
+
+
+if __name__ == "__main__":
+    main()

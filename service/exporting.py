@@ -34,7 +34,9 @@ def resolve_target(store: Store, target: str) -> CandidateRecord:
         raise CrucibleError(f"cannot export {target!r}: give a run id (e.g. 3) or a candidate id (e.g. c17)")
     if record.result is None or not record.result.ok:
         status = record.result.status.value if record.result else "pending"
-        raise CrucibleError(f"candidate c{record.id} is {status}; only candidates that passed can be exported")
+        raise CrucibleError(
+            f"candidate c{record.id} is {status}; only candidates that passed can be exported"
+        )
     return record
 
 

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from agent.loop import SearchEvent
@@ -19,26 +20,52 @@ from service.settings import Settings
 from store.repository import Store
 
 
-def run_optimize(settings: Settings, *, problem: str | None, budget: int, device: str, proposer: str, slots: int,
-                 resume: int | None, export: Path | None, overrides: dict[str, int], as_json: bool,
-                 out: Console, err: Console) -> int:
+def run_optimize(
+    settings: Settings,
+    *,
+    problem: str | None,
+    budget: int,
+    device: str,
+    proposer: str,
+    slots: int,
+    resume: int | None,
+    export: Path | None,
+    overrides: dict[str, int],
+    as_json: bool,
+    out: Console,
+    err: Console,
+) -> int:
     """Returns the exit status: 0 when a candidate passed, 1 when none did."""
     with Store(settings.database_url) as store:
         if resume is None:
             assert problem is not None
-            run_id = create_run(store, load_problem(problem, overrides), device=device, budget=budget,
-                                proposer=proposer, slots=slots)
+            run_id = create_run(
+                store,
+                load_problem(problem, overrides),
+                device=device,
+                budget=budget,
+                proposer=proposer,
+                slots=slots,
+            )
         else:
             run_id = resume
         run = store.get_run(run_id)
-        progress = Progress(TextColumn("[bold]run {task.fields[run]}"), BarColumn(), MofNCompleteColumn(),
-                            TextColumn("{task.fields[last]}"), TimeElapsedColumn(), console=err, disable=as_json)
+        progress = Progress(
+            TextColumn("[bold]run {task.fields[run]}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("{task.fields[last]}"),
+            TimeElapsedColumn(),
+            console=err,
+            disable=as_json,
+        )
         task = progress.add_task("optimize", total=run.budget, run=run_id, last="preparing the reference...")
 
         def on_event(event: SearchEvent) -> None:
             last = ""
             if event.result is not None and event.candidate is not None:
-                last = f"{event.candidate.family} {render.status_text(event.result)} {render.speedup_text(event.result)}"
+                verdict = f"{render.status_text(event.result)} {render.speedup_text(event.result)}"
+                last = f"{event.candidate.family} {verdict}"
             progress.update(task, completed=event.evaluated, last=last)
 
         with progress:
@@ -51,7 +78,7 @@ def run_optimize(settings: Settings, *, problem: str | None, budget: int, device
         "run_id": run_id,
         "status": final.status.value,
         "evaluated": outcome.evaluated,
-        "stopped": outcome.stopped_reason,
+        "stopped": outcome.stopped_reason.value,
         "best": _best_json(best),
         "pareto": [render.candidate_json(c) for c in pareto],
         "export": None if exported is None else {"module": str(exported.module), "test": str(exported.test)},
@@ -70,14 +97,20 @@ def _best_json(best: Any) -> dict[str, Any] | None:
 
 
 def _print_report(out: Console, report: dict[str, Any], store_pareto: list[Any], best: Any) -> None:
-    out.print(f"run {report['run_id']} {report['status']}: {report['evaluated']} candidates evaluated"
-              f" (stopped: {report['stopped']})")
+    out.print(
+        f"run {report['run_id']} {report['status']}: {report['evaluated']} candidates evaluated"
+        f" (stopped: {report['stopped']})"
+    )
     if store_pareto:
         out.print(render.candidates_table(store_pareto, "Pareto front (latency, error, memory)"))
     if best is None:
         out.print("[red]no candidate passed[/]; see `crucible show` for the reasons")
         return
-    out.print(f"[bold green]best:[/] c{best.id} {best.family} [{best.config}] "
-              f"speedup {render.speedup_text(best.result)} on {best.result.device.key if best.result.device else '?'}")
+    device = best.result.device.key if best.result.device else "-"
+    config = escape(f"[{best.config}]")
+    out.print(
+        f"[bold green]best:[/] c{best.id} {best.family} {config} "
+        f"speedup {render.speedup_text(best.result)} on {device}"
+    )
     if report["export"]:
         out.print(f"[bold]exported:[/] {report['export']['module']}")

@@ -19,7 +19,9 @@ class StoreRecorder:
     def history(self) -> list[HistoryEntry]:
         entries = []
         for record in self.store.candidates(self.run_id):
-            candidate = Candidate(record.source, record.config, record.family, record.origin, record.parent_hash)
+            candidate = Candidate(
+                record.source, record.config, record.family, record.origin, record.parent_hash
+            )
             self._ids_by_hash[record.hash] = record.id
             entries.append(HistoryEntry(record.id, candidate, record.result))
         return entries

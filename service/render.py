@@ -10,7 +10,12 @@ from evaluator.types import EvalResult, Status
 from kernels.problem import Problem
 from store.records import CandidateRecord, RunRecord, RunSummary
 
-STATUS_STYLE = {Status.OK: "green", Status.WRONG_OUTPUT: "yellow", Status.REJECTED: "red", Status.TIMEOUT: "magenta"}
+STATUS_STYLE = {
+    Status.OK: "green",
+    Status.WRONG_OUTPUT: "yellow",
+    Status.REJECTED: "red",
+    Status.TIMEOUT: "magenta",
+}
 
 
 def fmt(value: float | None, spec: str = ".4g", suffix: str = "") -> str:
@@ -34,12 +39,27 @@ def status_text(result: EvalResult | None) -> str:
 
 def shapes_table(result: EvalResult) -> Table:
     table = Table(title="Per-shape metrics", title_justify="left")
-    for column in ("shape", "median us", "IQR us", "samples", "ref us", "speedup", "max abs err", "peak mem", "GB/s"):
+    for column in (
+        "shape",
+        "median us",
+        "IQR us",
+        "samples",
+        "ref us",
+        "speedup",
+        "max abs err",
+        "peak mem",
+        "GB/s",
+    ):
         table.add_column(column, justify="right" if column != "shape" else "left")
     for s in result.shapes:
         table.add_row(
-            s.shape, fmt(s.median_us), fmt(s.iqr_us), str(s.samples), fmt(s.ref_median_us),
-            "interpreted" if s.interpreted else fmt(s.speedup, ".2f", "x"), fmt(s.max_abs_err, ".2e"),
+            s.shape,
+            fmt(s.median_us),
+            fmt(s.iqr_us),
+            str(s.samples),
+            fmt(s.ref_median_us),
+            "interpreted" if s.interpreted else fmt(s.speedup, ".2f", "x"),
+            fmt(s.max_abs_err, ".2e"),
             fmt(s.peak_mem_bytes / 1e6 if s.peak_mem_bytes is not None else None, ".2f", " MB"),
             fmt(s.achieved_gbps, ".1f"),
         )
@@ -67,8 +87,13 @@ def problem_json(problem: Problem, families: list[str]) -> dict[str, Any]:
         "overrides": dict(problem.overrides),
         "families": families,
         "shapes": [
-            {"name": s.name, "sizes": dict(s.sizes), "devices": list(s.devices), "flops": s.flops,
-             "bytes_moved": s.bytes_moved}
+            {
+                "name": s.name,
+                "sizes": dict(s.sizes),
+                "devices": list(s.devices),
+                "flops": s.flops,
+                "bytes_moved": s.bytes_moved,
+            }
             for s in problem.shapes
         ],
     }
@@ -76,19 +101,45 @@ def problem_json(problem: Problem, families: list[str]) -> dict[str, Any]:
 
 def runs_table(runs: list[RunSummary]) -> Table:
     table = Table(title="Runs", title_justify="left")
-    for column in ("run", "problem", "status", "device", "proposer", "evaluated", "ok", "best speedup", "created"):
+    for column in (
+        "run",
+        "problem",
+        "status",
+        "device",
+        "proposer",
+        "evaluated",
+        "ok",
+        "best speedup",
+        "created",
+    ):
         table.add_column(column)
     for r in runs:
-        table.add_row(str(r.id), r.problem_name, r.status.value, r.device, r.proposer, f"{r.evaluated}/{r.budget}",
-                      str(r.ok), fmt(r.best_speedup, ".2f", "x"), r.created_at.strftime("%Y-%m-%d %H:%M"))
+        table.add_row(
+            str(r.id),
+            r.problem_name,
+            r.status.value,
+            r.device,
+            r.proposer,
+            f"{r.evaluated}/{r.budget}",
+            str(r.ok),
+            fmt(r.best_speedup, ".2f", "x"),
+            r.created_at.strftime("%Y-%m-%d %H:%M"),
+        )
     return table
 
 
 def run_summary_json(r: RunSummary) -> dict[str, Any]:
     return {
-        "run_id": r.id, "problem": r.problem_name, "status": r.status.value, "device": r.device,
-        "proposer": r.proposer, "budget": r.budget, "evaluated": r.evaluated, "ok": r.ok,
-        "best_speedup": r.best_speedup, "created_at": r.created_at.isoformat(),
+        "run_id": r.id,
+        "problem": r.problem_name,
+        "status": r.status.value,
+        "device": r.device,
+        "proposer": r.proposer,
+        "budget": r.budget,
+        "evaluated": r.evaluated,
+        "ok": r.ok,
+        "best_speedup": r.best_speedup,
+        "created_at": r.created_at.isoformat(),
     }
 
 
@@ -99,8 +150,14 @@ def candidates_table(records: list[CandidateRecord], title: str) -> Table:
     for c in records:
         r = c.result
         table.add_row(
-            f"c{c.id}", c.family, c.language.value, str(c.config), status_text(r), speedup_text(r),
-            fmt(r.latency_us if r else None), fmt(r.max_error if r else None, ".1e"),
+            f"c{c.id}",
+            c.family,
+            c.language.value,
+            str(c.config),
+            status_text(r),
+            speedup_text(r),
+            fmt(r.latency_us if r else None),
+            fmt(r.max_error if r else None, ".1e"),
             "" if r is None or r.ok else r.reason[:80],
         )
     return table
@@ -130,8 +187,14 @@ def candidate_json(c: CandidateRecord, with_source: bool = False) -> dict[str, A
 
 def run_json(run: RunRecord) -> dict[str, Any]:
     return {
-        "run_id": run.id, "problem": run.problem_name, "status": run.status.value, "device": run.device,
-        "proposer": run.proposer, "budget": run.budget, "error": run.error, "overrides": run.overrides,
+        "run_id": run.id,
+        "problem": run.problem_name,
+        "status": run.status.value,
+        "device": run.device,
+        "proposer": run.proposer,
+        "budget": run.budget,
+        "error": run.error,
+        "overrides": run.overrides,
         "created_at": run.created_at.isoformat(),
         "finished_at": run.finished_at.isoformat() if run.finished_at else None,
     }

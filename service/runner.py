@@ -29,7 +29,9 @@ from store.status import RunStatus
 PROPOSERS = ("offline", "llm")
 
 
-def create_run(store: Store, problem: Problem, *, device: str, budget: int, proposer: str, slots: int = 1) -> int:
+def create_run(
+    store: Store, problem: Problem, *, device: str, budget: int, proposer: str, slots: int = 1
+) -> int:
     """Validate the request and queue a run with a fresh secret seed."""
     if budget < 1:
         raise CrucibleError(f"--budget must be at least 1, got {budget}")
@@ -45,7 +47,12 @@ def create_run(store: Store, problem: Problem, *, device: str, budget: int, prop
             f"(expected .py files in {problem.variants_dir})"
         )
     return store.create_run(
-        problem, device=device, proposer=proposer, budget=budget, seed=secrets.randbits(31), options={"slots": slots}
+        problem,
+        device=device,
+        proposer=proposer,
+        budget=budget,
+        seed=secrets.randbits(31),
+        options={"slots": slots},
     )
 
 
@@ -57,7 +64,8 @@ def problem_for_run(run: RunRecord) -> Problem:
     problem = load_problem(ref, run.overrides)
     if problem.source != run.problem_source:
         raise CrucibleError(
-            f"the problem file {problem.path} changed since run {run.id} started; start a new run instead of resuming"
+            f"the problem file {problem.path} changed since run {run.id} started;"
+            " start a new run instead of resuming"
         )
     return problem
 
@@ -75,15 +83,30 @@ def execute_run(
     if run.status is RunStatus.COMPLETED:
         raise CrucibleError(f"run {run_id} is already completed; start a new run or raise its budget")
     problem = problem_for_run(run)
-    proposer = OfflineProposer(load_families(problem), seed=run.seed)
-    evaluator = Evaluator(problem, run.device, settings.eval_limits(), run.seed, workroot=settings.workdir,
-                          keep_workdirs=settings.keep_workdirs)
+    families = load_families(problem)
+    if not families:
+        raise CrucibleError(f"problem {problem.name!r} has no variant families in {problem.variants_dir}")
+    proposer = OfflineProposer(families, seed=run.seed)
+    evaluator = Evaluator(
+        problem,
+        run.device,
+        settings.eval_limits(),
+        run.seed,
+        workroot=settings.workdir,
+        keep_workdirs=settings.keep_workdirs,
+    )
     slots = int(run.options.get("slots", 1))
     store.set_run_status(run_id, RunStatus.RUNNING)
     try:
         with LocalExecutor(evaluator, slots=slots) as executor:
-            outcome = run_search(proposer, executor, StoreRecorder(store, run_id), run.budget,
-                                 on_event=on_event, should_stop=should_stop)
+            outcome = run_search(
+                proposer,
+                executor,
+                StoreRecorder(store, run_id),
+                run.budget,
+                on_event=on_event,
+                should_stop=should_stop,
+            )
     except KeyboardInterrupt:
         store.set_run_status(run_id, RunStatus.INTERRUPTED, "interrupted by the user; resume with --resume")
         raise

@@ -28,18 +28,18 @@ class Settings(BaseSettings):
     keep_workdirs: bool = False
 
     # Evaluator limits (see evaluator.limits.EvalLimits for what each one bounds).
-    load_timeout_s: float = Field(60.0, gt=0)
-    correctness_timeout_s: float = Field(120.0, gt=0)
-    timing_timeout_s: float = Field(120.0, gt=0)
-    reference_timeout_s: float = Field(300.0, gt=0)
-    memory_limit_bytes: int = Field(8 * 1024**3, gt=0)
-    cpu_threads: int = Field(1, ge=1)
-    trials: int = Field(3, ge=2)
-    warmup_ms: float = Field(50.0, ge=0)
-    timing_budget_ms: float = Field(400.0, ge=0)
-    min_samples: int = Field(10, ge=1)
-    max_samples: int = Field(1000, ge=1)
-    interpreted_samples: int = Field(2, ge=1)
+    load_timeout_s: float = Field(default=60.0, gt=0)
+    correctness_timeout_s: float = Field(default=120.0, gt=0)
+    timing_timeout_s: float = Field(default=120.0, gt=0)
+    reference_timeout_s: float = Field(default=300.0, gt=0)
+    memory_limit_bytes: int = Field(default=8 * 1024**3, gt=0)
+    cpu_threads: int = Field(default=1, ge=1)
+    trials: int = Field(default=3, ge=2)
+    warmup_ms: float = Field(default=50.0, ge=0)
+    timing_budget_ms: float = Field(default=400.0, ge=0)
+    min_samples: int = Field(default=10, ge=1)
+    max_samples: int = Field(default=1000, ge=1)
+    interpreted_samples: int = Field(default=2, ge=1)
 
     @field_validator("models", mode="before")
     @classmethod

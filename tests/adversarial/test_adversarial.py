@@ -43,8 +43,13 @@ CASE_FILES = sorted(CASES.glob("*.py"))
 @pytest.fixture(scope="module")
 def verdicts(tmp_path_factory: pytest.TempPathFactory) -> dict[str, EvalResult]:
     """Evaluate every case once, two at a time, against one softmax reference."""
-    evaluator = Evaluator(load_problem("softmax"), "cpu", FAST_LIMITS, secret_seed=20261122,
-                          workroot=tmp_path_factory.mktemp("adversarial"))
+    evaluator = Evaluator(
+        load_problem("softmax"),
+        "cpu",
+        FAST_LIMITS,
+        secret_seed=20261122,
+        workroot=tmp_path_factory.mktemp("adversarial"),
+    )
     with LocalExecutor(evaluator, slots=2) as executor:
         futures = {p.stem: executor.submit(make_candidate(p.read_text())) for p in CASE_FILES}
         return {name: future.result() for name, future in futures.items()}

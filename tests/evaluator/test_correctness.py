@@ -23,8 +23,12 @@ def test_identical_and_within_tolerance_pass() -> None:
     [
         (lambda r: r[:, :-1], "shape"),
         (lambda r: r.double(), "dtype"),
-        (lambda r: r.masked_fill(torch.zeros_like(r, dtype=torch.bool).index_fill_(0, torch.tensor([0]), True),
-                                 float("nan")), "non-finite"),
+        (
+            lambda r: r.masked_fill(
+                torch.zeros_like(r, dtype=torch.bool).index_fill_(0, torch.tensor([0]), True), float("nan")
+            ),
+            "non-finite",
+        ),
         (lambda r: torch.zeros_like(r), "constant"),
         (lambda r: r + 1e-2, "outside atol"),
     ],

@@ -14,8 +14,15 @@ from evaluator.types import Stage, Status
 from kernels.candidate import make_candidate
 from kernels.problem import load_problem
 
-LIMITS = EvalLimits(load_timeout_s=30, correctness_timeout_s=20, timing_timeout_s=20, warmup_ms=2,
-                    timing_budget_ms=10, min_samples=3, max_samples=20)
+LIMITS = EvalLimits(
+    load_timeout_s=30,
+    correctness_timeout_s=20,
+    timing_timeout_s=20,
+    warmup_ms=2,
+    timing_budget_ms=10,
+    min_samples=3,
+    max_samples=20,
+)
 
 SCALED_PROBLEM = """
 import torch
@@ -37,7 +44,7 @@ def get_init_inputs():
     return []
 """
 
-CONFIGURED = '''
+CONFIGURED = """
 import torch
 
 CONFIG_SPACE = {"mode": ["right", "wrong"]}
@@ -48,9 +55,9 @@ class ModelNew(torch.nn.Module):
         if CONFIG["mode"] == "right":
             return torch.relu(x) * 2
         return torch.relu(x)
-'''
+"""
 
-ENV_PROBE = '''
+ENV_PROBE = """
 import os
 
 import torch
@@ -64,7 +71,7 @@ class ModelNew(torch.nn.Module):
         if leaked or not home_is_private:
             return torch.zeros_like(x)
         return torch.relu(x) * 2
-'''
+"""
 
 
 @pytest.fixture

@@ -7,7 +7,9 @@ import pytest
 from evaluator.static_gate import check_source
 from evaluator.types import Status
 
-HONEST = "import torch\n\nclass ModelNew(torch.nn.Module):\n    def forward(self, x):\n        return x.relu()\n"
+HONEST = (
+    "import torch\n\nclass ModelNew(torch.nn.Module):\n    def forward(self, x):\n        return x.relu()\n"
+)
 
 
 def test_honest_source_passes() -> None:

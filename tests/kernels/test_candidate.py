@@ -21,9 +21,13 @@ class ModelNew(torch.nn.Module):
 
 
 def test_hash_ignores_comments_docstrings_and_formatting() -> None:
-    reformatted = SOURCE.replace("# a comment", "").replace('"""A docstring."""', "").replace("(self, x)", "(self,x)")
+    reformatted = (
+        SOURCE.replace("# a comment", "").replace('"""A docstring."""', "").replace("(self, x)", "(self,x)")
+    )
     assert normalize_source(SOURCE) == normalize_source(reformatted)
-    assert candidate_hash(SOURCE, Config.of({"block": 64})) == candidate_hash(reformatted, Config.of({"block": 64}))
+    assert candidate_hash(SOURCE, Config.of({"block": 64})) == candidate_hash(
+        reformatted, Config.of({"block": 64})
+    )
 
 
 def test_hash_changes_with_code_or_config() -> None:

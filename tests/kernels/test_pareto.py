@@ -10,7 +10,12 @@ def test_dominates_needs_strictly_better_somewhere() -> None:
 
 
 def test_front_keeps_only_non_dominated_points_sorted() -> None:
-    points = [Point("a", (3.0, 1.0)), Point("b", (1.0, 3.0)), Point("c", (2.0, 2.0)), Point("d", (3.0, 3.0)),
-              Point("e", (1.0, 3.0))]
+    points = [
+        Point("a", (3.0, 1.0)),
+        Point("b", (1.0, 3.0)),
+        Point("c", (2.0, 2.0)),
+        Point("d", (3.0, 3.0)),
+        Point("e", (1.0, 3.0)),
+    ]
     front = pareto_front(points)
     assert [p.item for p in front] == ["b", "c", "a"]

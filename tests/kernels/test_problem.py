@@ -54,7 +54,9 @@ def test_every_builtin_loads_with_cpu_and_gpu_shapes_and_two_families(name: str)
     assert problem.builtin
     assert len(problem.shapes_for("cpu")) >= 2
     assert len(problem.shapes_for("cuda")) >= 2
-    assert all(s.bytes_moved or s.flops for s in problem.shapes), "built-ins declare their work for the roofline"
+    assert all(s.bytes_moved or s.flops for s in problem.shapes), (
+        "built-ins declare their work for the roofline"
+    )
     families = load_families(problem)
     languages = {f.language.value for f in families}
     assert {"triton", "pytorch"} <= languages, f"{name} needs a Triton and a PyTorch family, has {languages}"
@@ -86,8 +88,14 @@ def test_override_of_unknown_name_is_refused(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("text", "message"),
     [
-        ("import torch\ndef get_inputs(): return []\ndef get_init_inputs(): return []\n", "must define class Model"),
-        ("import torch\nclass Model(torch.nn.Module):\n    pass\ndef get_init_inputs(): return []\n", "get_inputs"),
+        (
+            "import torch\ndef get_inputs(): return []\ndef get_init_inputs(): return []\n",
+            "must define class Model",
+        ),
+        (
+            "import torch\nclass Model(torch.nn.Module):\n    pass\ndef get_init_inputs(): return []\n",
+            "get_inputs",
+        ),
         ("def broken(:\n", "syntax error at line 1"),
         ("raise RuntimeError('boom')\n", "failed to import: RuntimeError: boom"),
         (PLAIN_KERNELBENCH + "\nSHAPES = 'big'\n", "SHAPES must be a non-empty list"),
@@ -97,7 +105,9 @@ def test_override_of_unknown_name_is_refused(tmp_path: Path) -> None:
         (PLAIN_KERNELBENCH + "\ndef flops(s):\n    return -1\n", "flops"),
     ],
 )
-def test_bad_problem_files_get_one_clear_error_naming_the_file(tmp_path: Path, text: str, message: str) -> None:
+def test_bad_problem_files_get_one_clear_error_naming_the_file(
+    tmp_path: Path, text: str, message: str
+) -> None:
     path = write(tmp_path, text)
     with pytest.raises(ProblemError) as info:
         load_problem(path)

@@ -1,6 +1,6 @@
 # expect: compile_error
+import crucible_no_such_module
 import torch
-import crucible_no_such_module  # noqa: F401
 
 
 class ModelNew(torch.nn.Module):

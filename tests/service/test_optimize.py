@@ -1,0 +1,178 @@
+"""``crucible optimize``, ``runs``, ``show``, ``export`` and ``--resume`` end to end, in real subprocesses.
+
+The problem is a user file with its own ``*_variants`` folder, small enough that each
+candidate costs one process start; the built-in softmax is covered by ``make run``.
+"""
+
+from __future__ import annotations
+
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+PROBLEM = """
+import torch
+
+SHAPES = [{"name": "a", "n": 64}, {"name": "b", "n": 96}]
+
+
+class Model(torch.nn.Module):
+    def forward(self, x):
+        return torch.sigmoid(x) * x
+
+
+def get_inputs(n=64):
+    return [torch.randn(n, n)]
+
+
+def get_init_inputs():
+    return []
+
+
+def bytes_moved(sizes):
+    return 8.0 * sizes["n"] ** 2
+"""
+
+TORCH_FAMILY = """
+import torch
+import torch.nn.functional as F
+
+CONFIG_SPACE = {"fused": [True, False], "contiguous": [True, False], "spare": [0, 1, 2]}
+
+
+class ModelNew(torch.nn.Module):
+    def forward(self, x):
+        if CONFIG["contiguous"]:
+            x = x.contiguous()
+        return F.silu(x) if CONFIG["fused"] else x * torch.sigmoid(x)
+"""
+
+TRITON_FAMILY = """
+import torch
+import triton
+import triton.language as tl
+
+CONFIG_SPACE = {"BLOCK": [256, 1024]}
+
+
+@triton.jit
+def silu_kernel(x_ptr, out_ptr, n, BLOCK: tl.constexpr):
+    offs = tl.program_id(0) * BLOCK + tl.arange(0, BLOCK)
+    mask = offs < n
+    x = tl.load(x_ptr + offs, mask=mask)
+    tl.store(out_ptr + offs, x / (1 + tl.exp(-x)), mask=mask)
+
+
+class ModelNew(torch.nn.Module):
+    def forward(self, x):
+        out = torch.empty_like(x)
+        n = x.numel()
+        silu_kernel[(triton.cdiv(n, CONFIG["BLOCK"]),)](x, out, n, BLOCK=CONFIG["BLOCK"])
+        return out
+"""
+
+
+@pytest.fixture
+def problem_file(tmp_path: Path) -> Path:
+    path = tmp_path / "silu_problem.py"
+    path.write_text(PROBLEM)
+    variants = tmp_path / "silu_problem_variants"
+    variants.mkdir()
+    (variants / "torch_silu.py").write_text(TORCH_FAMILY)
+    (variants / "triton_silu.py").write_text(TRITON_FAMILY)
+    return path
+
+
+def verdicts(db: Path) -> list[tuple[int, str, str | None, str | None]]:
+    with sqlite3.connect(db) as conn:
+        return conn.execute("SELECT id, hash, status, evaluated_at FROM candidates ORDER BY id").fetchall()
+
+
+def test_optimize_reports_json_and_exports_a_kernel_that_tests_itself(
+    crucible, problem_file: Path, tmp_path: Path
+):  # type: ignore[no-untyped-def]
+    out_dir = tmp_path / "exported"
+    result = crucible("optimize", str(problem_file), "--budget", "5", "--export", str(out_dir), "--json")
+    assert result.code == 0, result.stderr
+    report = result.json()
+    assert {"run_id", "status", "evaluated", "best", "pareto"} <= report.keys()
+    assert report["status"] == "completed" and report["evaluated"] == 5
+    best = report["best"]
+    assert best["status"] == "ok" and best["speedup"] > 0 and best["family"] == "torch_silu"
+    assert report["pareto"] and all(p["status"] == "ok" for p in report["pareto"])
+    assert best["candidate_id"] in {p["candidate_id"] for p in report["pareto"]}
+
+    shown = crucible("show", str(report["run_id"]), "--json").json()
+    statuses = {c["family"]: c["status"] for c in shown["candidates"]}
+    assert statuses["triton_silu"] == "ok", "the Triton family ran under the interpreter and passed"
+    assert all(c["speedup"] is None for c in shown["candidates"] if c["language"] == "triton")
+    listed = crucible("runs", "--json").json()
+    assert listed[0]["run_id"] == report["run_id"] and listed[0]["evaluated"] == 5
+
+    module = (out_dir / "silu_problem_kernel.py").read_text()
+    assert "Crucible export" in module and "CONFIG = {" in module and "Device:" in module
+    exported_test = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", str(out_dir)],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        timeout=300,
+    )
+    assert exported_test.returncode == 0, exported_test.stdout + exported_test.stderr
+    assert "4 passed" in exported_test.stdout
+
+
+def test_resume_after_a_crash_evaluates_nothing_twice(
+    crucible, crucible_env, problem_file: Path, tmp_path: Path
+):  # type: ignore[no-untyped-def]
+    db = tmp_path / "crucible.db"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "service.cli", "optimize", str(problem_file), "--budget", "7"],
+        env=crucible_env,
+        cwd=tmp_path,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    deadline = time.monotonic() + 300
+    while time.monotonic() < deadline:
+        time.sleep(0.5)
+        if db.exists() and sum(1 for row in verdicts(db) if row[2]) >= 2:
+            break
+    proc.send_signal(signal.SIGKILL)  # a crash: no cleanup, no status update
+    proc.wait()
+    before = {row[1]: row for row in verdicts(db) if row[2]}
+    assert 2 <= len(before) < 7
+
+    resumed = crucible("optimize", "--resume", "1", "--json")
+    assert resumed.code == 0, resumed.stderr
+    assert resumed.json()["evaluated"] == 7 and resumed.json()["status"] == "completed"
+    after = verdicts(db)
+    assert len(after) == 7 and all(row[2] for row in after)
+    assert len({row[1] for row in after}) == 7, "no candidate identity stored twice"
+    for hash_, row in before.items():
+        assert next(r for r in after if r[1] == hash_) == row, "a finished candidate was evaluated again"
+
+    again = crucible("optimize", "--resume", "1")
+    assert again.code == 2 and "already completed" in again.stderr
+
+
+def test_evaluate_json_contract(crucible, problem_file: Path, tmp_path: Path):  # type: ignore[no-untyped-def]
+    good = problem_file.parent / "silu_problem_variants" / "torch_silu.py"
+    result = crucible("evaluate", str(problem_file), str(good), "--config", "fused=false", "--json")
+    assert result.code == 0, result.stderr
+    data = result.json()
+    assert {"status", "reason", "speedup", "shapes"} <= data.keys()
+    assert data["status"] == "ok" and data["config"]["fused"] is False
+    assert [s["shape"] for s in data["shapes"]] == ["a", "b"]
+    assert all(s["median_us"] > 0 and s["achieved_gbps"] > 0 and s["samples"] >= 5 for s in data["shapes"])
+
+    wrong = tmp_path / "wrong.py"
+    wrong.write_text(TORCH_FAMILY.replace("F.silu(x)", "F.relu(x)"))
+    bad = crucible("evaluate", str(problem_file), str(wrong), "--json")
+    assert bad.code == 1
+    assert bad.json()["status"] == "wrong_output" and bad.json()["speedup"] is None
