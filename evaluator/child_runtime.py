@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import platform
+import random
 import re
 import threading
 import traceback
@@ -93,6 +94,98 @@ class LeftoverCheck:
         if children:
             return f"left {len(children)} child process(es) running after the call"
         return None
+
+
+# Functions a candidate could replace to fake a timing or a comparison.
+WATCHED_ATTRIBUTES = (
+    ("time", "perf_counter"),
+    ("time", "perf_counter_ns"),
+    ("time", "monotonic"),
+    ("time", "time"),
+    ("torch", "equal"),
+    ("torch", "allclose"),
+    ("torch", "save"),
+    ("torch", "load"),
+    ("torch", "isfinite"),
+    ("torch.Tensor", "__eq__"),
+    ("torch.Tensor", "clone"),
+    ("torch.Tensor", "to"),
+    ("torch.Tensor", "cpu"),
+    ("torch.nn.Module", "__call__"),
+    ("torch.cuda", "synchronize"),
+    ("torch.cuda", "Event"),
+    ("torch.cuda", "current_stream"),
+    ("torch.cuda.Event", "record"),
+    ("torch.cuda.Event", "elapsed_time"),
+    ("torch.cuda.Event", "synchronize"),
+    ("torch.cuda.Stream", "synchronize"),
+    ("torch.cuda.Stream", "query"),
+    ("json", "dumps"),
+    ("os", "write"),
+)
+
+
+def _resolve(path: str) -> Any:
+    import importlib
+
+    parts = path.split(".")
+    obj: Any = importlib.import_module(parts[0])
+    for part in parts[1:]:
+        obj = getattr(obj, part)
+    return obj
+
+
+class IntegrityGuard:
+    """Remembers the harness's timing, sync and comparison functions before candidate code runs.
+
+    Any later difference means the candidate monkey-patched them: the evaluation is rejected.
+    """
+
+    def __init__(self) -> None:
+        self._originals: dict[str, Any] = {}
+        for owner, name in WATCHED_ATTRIBUTES:
+            try:
+                self._originals[f"{owner}.{name}"] = getattr(_resolve(owner), name)
+            except (ImportError, AttributeError):
+                continue
+
+    def tampered(self) -> list[str]:
+        changed = []
+        for key, original in self._originals.items():
+            owner, name = key.rsplit(".", 1)
+            try:
+                current = getattr(_resolve(owner), name)
+            except (ImportError, AttributeError):
+                changed.append(key)
+                continue
+            if current is not original and current != original:
+                changed.append(key)
+        return changed
+
+
+class TimedOutputSampler:
+    """Keeps the outputs of two timed calls for the parent to check: one of the first few, one at random.
+
+    The second is reservoir-sampled over every sample, so a kernel that is right only for a
+    while cannot know which call will be checked.
+    """
+
+    EARLY = 3
+
+    def __init__(self, rng: random.Random) -> None:
+        self._rng = rng
+        self._early_pick = rng.randrange(self.EARLY)
+        self._early: tuple[int, Any] | None = None
+        self._late: tuple[int, Any] | None = None
+
+    def offer(self, sample: int, output: Any) -> None:
+        if sample == self._early_pick:
+            self._early = (sample, output)
+        elif self._rng.randrange(sample + 1) == 0:
+            self._late = (sample, output)
+
+    def kept(self) -> list[tuple[int, Any]]:
+        return [item for item in (self._early, self._late) if item is not None]
 
 
 class PeakMemory:

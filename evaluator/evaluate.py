@@ -11,13 +11,11 @@ import signal
 import tempfile
 import threading
 import time
-from dataclasses import dataclass, field
 from pathlib import Path
 
-from evaluator.child_runtime import load_tensors
-from evaluator.correctness import Comparison, compare_outputs
 from evaluator.limits import EvalLimits
 from evaluator.messages import CandidateJob, TimingSpec, TrialSpec, write_job
+from evaluator.observer import CandidateObserver
 from evaluator.reference import (
     ReferenceData,
     device_env,
@@ -28,25 +26,12 @@ from evaluator.reference import (
 from evaluator.roofline import peak_for, throughput
 from evaluator.sandbox import ChildExit, SandboxedProcess, child_environment
 from evaluator.static_gate import check_source
-from evaluator.timing import TimingPlan, TimingStats
+from evaluator.timing import TimingPlan
 from evaluator.types import DeviceInfo, EvalResult, ShapeMetrics, Stage, Status
 from kernels.candidate import Candidate, Language
 from kernels.problem import Problem
 
 STAGE_OF = {"load": Stage.LOAD, "correctness": Stage.CORRECTNESS, "timing": Stage.TIMING, "done": Stage.DONE}
-
-
-@dataclass
-class _Observed:
-    """What the parent learned from one candidate child, message by message."""
-
-    device: DeviceInfo | None = None
-    verdict: tuple[Status, str] | None = None
-    failed_comparison: Comparison | None = None
-    comparisons: dict[str, list[Comparison]] = field(default_factory=dict)
-    peaks: dict[str, int] = field(default_factory=dict)
-    timings: dict[str, TimingStats] = field(default_factory=dict)
-    done: bool = False
 
 
 class Evaluator:
@@ -99,7 +84,7 @@ class Evaluator:
         finally:
             if not self.keep_workdirs:
                 shutil.rmtree(workdir, ignore_errors=True)
-        status, reason = self._verdict(observed, exit_info, stage, reference)
+        status, reason = self._verdict(observed, exit_info, stage)
         shapes = self._metrics(observed, reference, interpreted) if status is Status.OK else ()
         return self._result(
             status,
@@ -175,7 +160,7 @@ class Evaluator:
 
     def _run_child(
         self, candidate: Candidate, reference: ReferenceData, workdir: Path, interpreted: bool
-    ) -> tuple[_Observed, ChildExit, str]:
+    ) -> tuple[CandidateObserver, ChildExit, str]:
         job = self._job(candidate, reference, workdir, interpreted)
         job_path = workdir / "job.json"
         write_job(job, job_path)
@@ -183,83 +168,29 @@ class Evaluator:
         proc = SandboxedProcess(
             "evaluator.harness", job_path, workdir, env, sandbox_policy(self.limits, self.device)
         )
-        expected = {(t.shape, t.index): t.expected_path for t in reference.trials}
-        outputs = {(t.shape, t.index): t.output_path for t in job.trials}
-        observed = _Observed()
+        observer = CandidateObserver(reference, workdir / "outputs", self.problem.tolerance)
         for message in proc.events():
-            data = message.data
-            if message.event == "device" and isinstance(data.get("info"), dict):
-                observed.device = DeviceInfo(**data["info"])
-            elif message.event == "verdict":
-                observed.verdict = (Status(data.get("status", "runtime_error")), str(data.get("reason", "")))
+            if observer.handle(message):
+                proc.kill()
                 break
-            elif message.event == "trial":
-                key = (str(data.get("shape")), int(data.get("index", -1)))
-                if key not in expected:
-                    continue
-                comparison = self._compare(expected[key], outputs[key])
-                observed.comparisons.setdefault(key[0], []).append(comparison)
-                observed.peaks[key[0]] = max(
-                    observed.peaks.get(key[0], 0), int(data.get("peak_mem_bytes") or 0)
-                )
-                if not comparison.ok:
-                    observed.failed_comparison = Comparison(
-                        False, f"shape {key[0]} trial {key[1]}: {comparison.reason}"
-                    )
-                    break
-            elif message.event == "timing":
-                observed.timings[str(data["shape"])] = TimingStats(
-                    float(data["median_us"]), float(data["iqr_us"]), int(data["samples"]), str(data["method"])
-                )
-            elif message.event == "stage" and data.get("stage") == "done":
-                observed.done = True
         stage = proc.stage
-        if observed.verdict or observed.failed_comparison:
-            proc.kill()
-        return observed, proc.finish(), stage
+        return observer, proc.finish(), stage
 
-    def _compare(self, expected_path: Path, output_path: str) -> Comparison:
-        try:
-            actual = load_tensors(output_path)
-        except Exception as exc:  # written by the candidate's process: anything may be there
-            return Comparison(
-                False, f"its output file could not be read as plain tensors ({type(exc).__name__})"
-            )
-        if not isinstance(actual, list):
-            return Comparison(False, "its output file does not hold a list of tensors")
-        tolerances = {
-            name: self.problem.tolerance(name) for name in ("float16", "bfloat16", "float32", "float64")
-        }
-        expected = load_tensors(expected_path)
-        for ref in expected:
-            tolerances.setdefault(
-                str(ref.dtype).removeprefix("torch."), self.problem.tolerance(str(ref.dtype))
-            )
-        return compare_outputs(expected, actual, tolerances)
-
-    def _verdict(
-        self, observed: _Observed, exit_info: ChildExit, stage: str, reference: ReferenceData
-    ) -> tuple[Status, str]:
+    def _verdict(self, observed: CandidateObserver, exit_info: ChildExit, stage: str) -> tuple[Status, str]:
         if observed.verdict:
             return observed.verdict
-        if observed.failed_comparison:
-            return Status.WRONG_OUTPUT, observed.failed_comparison.reason
         if exit_info.timed_out_stage:
             limit = self.limits.stage_timeout(exit_info.timed_out_stage)
             return Status.TIMEOUT, f"exceeded the {exit_info.timed_out_stage} limit of {limit:g}s"
-        code = exit_info.returncode
-        if observed.done and code == 0:
-            missing = [
-                t.shape for t in reference.trials if len(observed.comparisons.get(t.shape, [])) <= t.index
-            ]
-            missing += [s.name for s in reference.shapes if s.name not in observed.timings]
+        if observed.done and exit_info.returncode == 0:
+            missing = observed.missing_results()
             if missing:
-                return Status.REJECTED, f"reported done without results for {sorted(set(missing))}"
-            return Status.OK, "matches the reference on every trial"
-        return _death_status(code, stage, exit_info)
+                return Status.REJECTED, f"reported done without results for {missing}"
+            return Status.OK, f"matches the reference on every trial and {observed.timed_checks} timed calls"
+        return _death_status(exit_info.returncode, stage, exit_info)
 
     def _metrics(
-        self, observed: _Observed, reference: ReferenceData, interpreted: bool
+        self, observed: CandidateObserver, reference: ReferenceData, interpreted: bool
     ) -> tuple[ShapeMetrics, ...]:
         device = observed.device or reference.device
         peak = peak_for(device.name) if device.kind == "cuda" else None

@@ -7,6 +7,7 @@ outputs: it writes its own outputs to files, and the parent compares them.
 from __future__ import annotations
 
 import importlib.util
+import random
 import sys
 import traceback
 from pathlib import Path
@@ -39,9 +40,17 @@ def run(job: CandidateJob, channel: Channel) -> None:
     torch.set_num_threads(job.cpu_threads)
     device = "cuda:0" if job.device.startswith("cuda") else "cpu"
     channel.send("device", info=rt.device_info(job.device).to_dict())
+    guard = rt.IntegrityGuard()
+    rng = random.SystemRandom()
 
     def fail(status: Status, reason: str) -> None:
         channel.send("verdict", status=status.value, reason=reason)
+
+    def patched(where: str) -> bool:
+        changed = guard.tampered()
+        if changed:
+            fail(Status.REJECTED, f"{where}: replaced {', '.join(changed[:4])} (monkey-patching the harness)")
+        return bool(changed)
 
     try:
         module = load_candidate_module(job.candidate_path, job.config)
@@ -49,6 +58,8 @@ def run(job: CandidateJob, channel: Channel) -> None:
         return fail(Status.COMPILE_ERROR, f"syntax error at line {exc.lineno}: {exc.msg}")
     except Exception as exc:
         return fail(Status.COMPILE_ERROR, f"import failed: {type(exc).__name__}: {exc}")
+    if patched("while loading"):
+        return None
     model_cls = getattr(module, "ModelNew", None)
     if not isinstance(model_cls, type) or not issubclass(model_cls, torch.nn.Module):
         return fail(Status.REJECTED, "the module does not define class ModelNew(torch.nn.Module)")
@@ -79,6 +90,8 @@ def run(job: CandidateJob, channel: Channel) -> None:
         except Exception as exc:
             status, reason = rt.classify_exception(exc)
             return fail(status, f"shape {trial.shape}: {reason}{rt.last_frame_in(exc, job.candidate_path)}")
+        if patched(f"shape {trial.shape}"):
+            return None
         problem = leftover.leftovers()
         if problem:
             return fail(Status.REJECTED, f"shape {trial.shape}: {problem}")
@@ -97,11 +110,21 @@ def run(job: CandidateJob, channel: Channel) -> None:
     plan = TimingPlan(**job.timing)
     for timing in job.timings:
         input_sets = [rt.to_device(rt.load_tensors(p), device) for p in timing.inputs_paths]
+        watcher = rt.TimedOutputSampler(rng)
         try:
-            stats = time_call(device, call, input_sets, plan)
+            stats = time_call(device, call, input_sets, plan, watcher.offer)
         except Exception as exc:
             status, reason = rt.classify_exception(exc)
             return fail(status, f"shape {timing.shape} while timing: {reason}")
+        for sample, output in watcher.kept():
+            try:
+                outputs = rt.plain_outputs(output)
+            except rt.NotPlainOutput as exc:
+                return fail(Status.REJECTED, f"shape {timing.shape} while timing: {exc}")
+            index = sample % len(input_sets)
+            path = Path(job.trials[0].output_path).parent / f"timed_{timing.shape}_{sample}.pt"
+            torch.save([o.detach().to("cpu").clone() for o in outputs], path)
+            channel.send("timed_output", shape=timing.shape, index=index, sample=sample, path=str(path))
         channel.send(
             "timing",
             shape=timing.shape,

@@ -8,12 +8,15 @@ time is read, so work hidden on side streams is counted.
 from __future__ import annotations
 
 import statistics
-import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from time import perf_counter, perf_counter_ns  # bound at import, before any candidate code runs
 from typing import Any
 
 Call = Callable[[Sequence[Any]], Any]
+# Called after a sample's time is taken, with the sample's index and the call's output, so a
+# few timed outputs can be checked too (a kernel may not be right only when it is watched).
+OnSample = Callable[[int, Any], None]
 
 
 @dataclass(frozen=True)
@@ -42,50 +45,58 @@ def summarize(samples_us: Sequence[float], method: str) -> TimingStats:
     return TimingStats(statistics.median(samples_us), q3 - q1, len(samples_us), method)
 
 
-def time_cpu(call: Call, input_sets: Sequence[Sequence[Any]], plan: TimingPlan) -> TimingStats:
+def time_cpu(
+    call: Call, input_sets: Sequence[Sequence[Any]], plan: TimingPlan, on_sample: OnSample | None = None
+) -> TimingStats:
     """Time ``call`` on the CPU, rotating through input sets so results cannot be cached by pointer."""
-    warm_end = time.perf_counter() + plan.warmup_ms / 1e3
+    warm_end = perf_counter() + plan.warmup_ms / 1e3
     i = 0
-    while i < plan.warmup_calls or time.perf_counter() < warm_end:
+    while i < plan.warmup_calls or perf_counter() < warm_end:
         call(input_sets[i % len(input_sets)])
         i += 1
     samples: list[float] = []
-    budget_end = time.perf_counter() + plan.budget_ms / 1e3
+    budget_end = perf_counter() + plan.budget_ms / 1e3
     while len(samples) < plan.max_samples and (
-        len(samples) < plan.min_samples or time.perf_counter() < budget_end
+        len(samples) < plan.min_samples or perf_counter() < budget_end
     ):
         inputs = input_sets[len(samples) % len(input_sets)]
-        start = time.perf_counter_ns()
-        call(inputs)
-        samples.append((time.perf_counter_ns() - start) / 1e3)
+        start = perf_counter_ns()
+        output = call(inputs)
+        samples.append((perf_counter_ns() - start) / 1e3)
+        if on_sample is not None:
+            on_sample(len(samples) - 1, output)
     return summarize(samples, "cpu_perf_counter")
 
 
-def time_cuda(call: Call, input_sets: Sequence[Sequence[Any]], plan: TimingPlan) -> TimingStats:
+def time_cuda(
+    call: Call, input_sets: Sequence[Sequence[Any]], plan: TimingPlan, on_sample: OnSample | None = None
+) -> TimingStats:
     """Time ``call`` on the current CUDA device with events, an L2 flush and a full-device sync."""
     import torch
 
     flush = l2_flush_buffer()
     torch.cuda.synchronize()
-    warm_end = time.perf_counter() + plan.warmup_ms / 1e3
+    warm_end = perf_counter() + plan.warmup_ms / 1e3
     i = 0
-    while i < plan.warmup_calls or time.perf_counter() < warm_end:
+    while i < plan.warmup_calls or perf_counter() < warm_end:
         call(input_sets[i % len(input_sets)])
         i += 1
     torch.cuda.synchronize()
     samples: list[float] = []
-    budget_end = time.perf_counter() + plan.budget_ms / 1e3
+    budget_end = perf_counter() + plan.budget_ms / 1e3
     while len(samples) < plan.max_samples and (
-        len(samples) < plan.min_samples or time.perf_counter() < budget_end
+        len(samples) < plan.min_samples or perf_counter() < budget_end
     ):
         inputs = input_sets[len(samples) % len(input_sets)]
         flush.zero_()
         start, end = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
         start.record()
-        call(inputs)
+        output = call(inputs)
         end.record()
         torch.cuda.synchronize()  # the whole device, so side-stream work lands before `end` is read
         samples.append(start.elapsed_time(end) * 1e3)
+        if on_sample is not None:
+            on_sample(len(samples) - 1, output)
     return summarize(samples, "cuda_events_l2_flush")
 
 
@@ -98,7 +109,12 @@ def l2_flush_buffer() -> Any:
     return torch.empty(max(2 * l2_bytes, 64 * 1024**2) // 4, dtype=torch.int32, device="cuda")
 
 
-def time_call(device: str, call: Call, input_sets: Sequence[Sequence[Any]], plan: TimingPlan) -> TimingStats:
-    return (
-        time_cuda(call, input_sets, plan) if device.startswith("cuda") else time_cpu(call, input_sets, plan)
-    )
+def time_call(
+    device: str,
+    call: Call,
+    input_sets: Sequence[Sequence[Any]],
+    plan: TimingPlan,
+    on_sample: OnSample | None = None,
+) -> TimingStats:
+    timer = time_cuda if device.startswith("cuda") else time_cpu
+    return timer(call, input_sets, plan, on_sample)

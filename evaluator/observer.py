@@ -1,0 +1,98 @@
+"""The parent's side of a candidate child: every message checked, every output compared here.
+
+The child is untrusted, so a message that is malformed or names a file the parent did not
+expect is itself a verdict (``rejected``), never an exception in the evaluator.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from evaluator.child_runtime import load_tensors
+from evaluator.correctness import Comparison, compare_outputs, dtype_name
+from evaluator.messages import Message
+from evaluator.reference import ReferenceData
+from evaluator.timing import TimingStats
+from evaluator.types import DeviceInfo, Status
+from kernels.problem import Tolerance
+
+
+@dataclass
+class CandidateObserver:
+    """Accumulates what one candidate child reported; ``handle`` says when to stop listening."""
+
+    reference: ReferenceData
+    outputs_dir: Path
+    tolerance: Callable[[str], Tolerance]
+    device: DeviceInfo | None = None
+    verdict: tuple[Status, str] | None = None
+    comparisons: dict[str, list[Comparison]] = field(default_factory=dict)
+    timed_checks: int = 0
+    peaks: dict[str, int] = field(default_factory=dict)
+    timings: dict[str, TimingStats] = field(default_factory=dict)
+    done: bool = False
+
+    def handle(self, message: Message) -> bool:
+        """Process one message; True once a verdict is known and the child can be stopped."""
+        try:
+            self._dispatch(message.event, message.data)
+        except (KeyError, TypeError, ValueError) as exc:
+            self.verdict = (
+                Status.REJECTED,
+                f"sent a malformed {message.event!r} message ({type(exc).__name__})",
+            )
+        return self.verdict is not None
+
+    def _dispatch(self, event: str, data: dict[str, Any]) -> None:
+        if event == "device":
+            self.device = DeviceInfo(**data["info"])
+        elif event == "verdict":
+            self.verdict = (Status(data["status"]), str(data.get("reason", "")))
+        elif event == "trial":
+            shape, index = str(data["shape"]), int(data["index"])
+            comparison = self._compare(shape, index, self.outputs_dir / f"out_{shape}_{index}.pt")
+            self.comparisons.setdefault(shape, []).append(comparison)
+            self.peaks[shape] = max(self.peaks.get(shape, 0), int(data.get("peak_mem_bytes") or 0))
+            if not comparison.ok:
+                self.verdict = (Status.WRONG_OUTPUT, f"shape {shape} trial {index}: {comparison.reason}")
+        elif event == "timed_output":
+            shape, index, sample = str(data["shape"]), int(data["index"]), int(data["sample"])
+            comparison = self._compare(shape, index, self.outputs_dir / f"timed_{shape}_{sample}.pt")
+            self.timed_checks += 1
+            if not comparison.ok:
+                reason = f"shape {shape}: timed call {sample} returned a wrong result: {comparison.reason}"
+                self.verdict = (Status.WRONG_OUTPUT, reason)
+        elif event == "timing":
+            self.timings[str(data["shape"])] = TimingStats(
+                float(data["median_us"]), float(data["iqr_us"]), int(data["samples"]), str(data["method"])
+            )
+        elif event == "stage" and data.get("stage") == "done":
+            self.done = True
+
+    def _compare(self, shape: str, index: int, output_path: Path) -> Comparison:
+        """Compare a file the parent chose the name of with the reference's expected output."""
+        trial = next((t for t in self.reference.trials if t.shape == shape and t.index == index), None)
+        if trial is None:
+            raise ValueError(f"unknown trial {shape}/{index}")
+        try:
+            actual = load_tensors(output_path)
+        except Exception as exc:  # written by the candidate's process: anything may be there
+            return Comparison(
+                False, f"its output file could not be read as plain tensors ({type(exc).__name__})"
+            )
+        if not isinstance(actual, list):
+            return Comparison(False, "its output file does not hold a list of tensors")
+        expected = load_tensors(trial.expected_path)
+        tolerances = {dtype_name(t.dtype): self.tolerance(dtype_name(t.dtype)) for t in expected}
+        return compare_outputs(expected, actual, tolerances)
+
+    def missing_results(self) -> list[str]:
+        """Shapes whose trials or timings never arrived, though the child said it was done."""
+        missing = [
+            t.shape for t in self.reference.trials if len(self.comparisons.get(t.shape, [])) <= t.index
+        ]
+        missing += [s.name for s in self.reference.shapes if s.name not in self.timings]
+        return sorted(set(missing))
