@@ -226,6 +226,8 @@ def _death_status(code: int | None, stage: str, exit_info: ChildExit) -> tuple[S
     """A child that ended without a verdict or 'done': a signal, an exit, or a kill."""
     tail = exit_info.stderr_tail.strip().splitlines()
     hint = f": {tail[-1][:300]}" if tail else ""
+    if code is not None and code > 128 and exit_info.signal_as_exit_code:
+        code = 128 - code  # the sandbox's process 1 reports a signal as 128 + N (evaluator.launcher)
     if code is not None and code < 0:
         name = signal.Signals(-code).name if -code in signal.Signals._value2member_map_ else str(-code)
         if name == "SIGKILL" and not exit_info.killed_by_us:

@@ -138,7 +138,7 @@ def run(job: CandidateJob, channel: Channel) -> None:
 
 def main(argv: list[str]) -> int:
     job_path, fd, limits = argv[1], int(argv[2]), argv[3]
-    apply_child_limits(limits)
+    apply_child_limits(limits, str(Path(job_path).parent))
     channel = Channel(fd)
     job = read_candidate_job(Path(job_path))
     try:

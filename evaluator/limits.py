@@ -21,6 +21,8 @@ class EvalLimits:
     min_samples: int = 10
     max_samples: int = 1000
     interpreted_samples: int = 2
+    sandbox: bool = True  # OS isolation for candidates where the machine allows it (evaluator.isolation)
+    max_processes: int = 4096
 
     def stage_timeout(self, stage: str) -> float:
         return {

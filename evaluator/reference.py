@@ -11,6 +11,7 @@ from pathlib import Path
 
 from evaluator.errors import ReferenceFailed
 from evaluator.inputs import derive_seed
+from evaluator.isolation import NO_ISOLATION, detect_isolation
 from evaluator.limits import EvalLimits
 from evaluator.messages import ReferenceJob, write_job
 from evaluator.sandbox import SandboxedProcess, SandboxPolicy, child_environment
@@ -46,7 +47,8 @@ def timing_plan(limits: EvalLimits) -> TimingPlan:
     return TimingPlan(limits.warmup_ms, limits.timing_budget_ms, limits.min_samples, limits.max_samples)
 
 
-def sandbox_policy(limits: EvalLimits, device: str) -> SandboxPolicy:
+def sandbox_policy(limits: EvalLimits, device: str, candidate: bool = True) -> SandboxPolicy:
+    """Candidates get every isolation layer available; the trusted reference runs as a plain child."""
     return SandboxPolicy(
         memory_bytes=None if device.startswith("cuda") else limits.memory_bytes,
         cpu_threads=limits.cpu_threads,
@@ -56,6 +58,8 @@ def sandbox_policy(limits: EvalLimits, device: str) -> SandboxPolicy:
             "correctness": limits.correctness_timeout_s,
             "timing": limits.timing_timeout_s,
         },
+        max_processes=limits.max_processes,
+        isolation=(detect_isolation() if limits.sandbox else NO_ISOLATION) if candidate else None,
     )
 
 
@@ -95,7 +99,11 @@ def prepare_reference(
     write_job(job, job_path)
     env = child_environment(directory, device_env(device, interpreted=False), limits.cpu_threads)
     proc = SandboxedProcess(
-        "evaluator.reference_runner", job_path, directory, env, sandbox_policy(limits, device)
+        "evaluator.reference_runner",
+        job_path,
+        directory,
+        env,
+        sandbox_policy(limits, device, candidate=False),
     )
     info: DeviceInfo | None = None
     timings: dict[str, TimingStats] = {}

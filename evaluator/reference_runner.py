@@ -71,7 +71,7 @@ def run(job: ReferenceJob, channel: Channel) -> None:
 
 def main(argv: list[str]) -> int:
     job_path, fd, limits = argv[1], int(argv[2]), argv[3]
-    apply_child_limits(limits)
+    apply_child_limits(limits, str(Path(job_path).parent))
     channel = Channel(fd)
     try:
         run(read_reference_job(Path(job_path)), channel)

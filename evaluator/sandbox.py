@@ -19,6 +19,8 @@ from pathlib import Path
 
 import psutil
 
+from evaluator.cgroups import Cgroup, create_cgroup
+from evaluator.isolation import Isolation
 from evaluator.messages import Message, parse_message
 
 # Variables a child may inherit. Everything else (API keys, database URLs, tokens) is dropped.
@@ -36,6 +38,8 @@ class SandboxPolicy:
     cpu_threads: int
     stage_timeouts: Mapping[str, float]
     max_open_files: int = 1024
+    max_processes: int = 512  # threads count too; binds only for an unprivileged user
+    isolation: Isolation | None = None  # None: a plain child process (the trusted reference)
 
     @property
     def total_timeout(self) -> float:
@@ -69,6 +73,7 @@ class ChildExit:
     timed_out_stage: str | None
     killed_by_us: bool
     stderr_tail: str
+    signal_as_exit_code: bool = False
 
 
 class SandboxedProcess:
@@ -83,6 +88,13 @@ class SandboxedProcess:
         read_fd, write_fd = os.pipe()
         self._read_fd = read_fd
         cmd = [sys.executable, "-m", module, str(job_path), str(write_fd), _limits_arg(policy)]
+        self._cgroup: Cgroup | None = None
+        if policy.isolation is not None:
+            if policy.isolation.cgroups:
+                self._cgroup = create_cgroup(policy.max_processes, policy.memory_bytes)
+            procs = ",".join(self._cgroup.procs_files) if self._cgroup else "-"
+            launcher = [sys.executable, "-m", "evaluator.launcher", str(write_fd), procs]
+            cmd = policy.isolation.wrap([*launcher, *cmd])
         with open(workdir / "stdout.txt", "wb") as out, open(self._stderr_path, "wb") as err:
             self._proc = subprocess.Popen(
                 cmd,
@@ -169,8 +181,13 @@ class SandboxedProcess:
             self.kill()
             returncode = self._proc.wait()
         self._reap_session()
+        if self._cgroup is not None:
+            self._cgroup.destroy()
         os.close(self._read_fd)
-        return ChildExit(returncode, self.timed_out_stage, self._killed, self._stderr_tail())
+        in_pid_namespace = bool(self.policy.isolation and self.policy.isolation.pid_namespace)
+        return ChildExit(
+            returncode, self.timed_out_stage, self._killed, self._stderr_tail(), in_pid_namespace
+        )
 
     def _reap_session(self) -> None:
         """Anything still alive in the child's session outlived it: kill it."""
@@ -190,15 +207,26 @@ class SandboxedProcess:
 
 
 def _limits_arg(policy: SandboxPolicy) -> str:
-    return f"{policy.memory_bytes or 0}:{policy.max_open_files}:{policy.cpu_threads}"
+    isolation = policy.isolation
+    landlock = int(bool(isolation and isolation.landlock_abi))
+    # The process limit counts every process of the user and binds only without capabilities, so it
+    # is set where the sandbox drops them (root); for an ordinary user it would count their desktop too.
+    processes = policy.max_processes if isolation and isolation.drop_capabilities else 0
+    return f"{policy.memory_bytes or 0}:{policy.max_open_files}:{processes}:{landlock}"
 
 
-def apply_child_limits(arg: str) -> None:
-    """Called first thing in the child: hard resource limits that candidate code cannot raise unprivileged."""
+def apply_child_limits(arg: str, workdir: str) -> None:
+    """Called first thing in the child: hard limits, then Landlock, before any candidate code runs."""
     import resource
 
-    memory, open_files, _threads = (int(x) for x in arg.split(":"))
+    memory, open_files, processes, use_landlock = (int(x) for x in arg.split(":"))
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
     if memory:
         resource.setrlimit(resource.RLIMIT_AS, (memory, memory))
     resource.setrlimit(resource.RLIMIT_NOFILE, (open_files, open_files))
+    if processes:
+        resource.setrlimit(resource.RLIMIT_NPROC, (processes, processes))
+    if use_landlock:
+        from evaluator import landlock
+
+        landlock.restrict([workdir])

@@ -1,0 +1,106 @@
+"""A control group per candidate: a process-count limit that binds even for root, and a memory cap.
+
+``RLIMIT_NPROC`` never binds for uid 0, so a fork bomb from a candidate launched by a root
+evaluator is contained here instead. The launcher moves itself into the group before it
+starts the harness, so every descendant is counted; the evaluator removes the group, and
+kills anything left in it, when the evaluation ends. cgroup v2 and the v1 ``pids``/``memory``
+hierarchies are both handled; where neither is writable the group is skipped with a warning.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+
+log = logging.getLogger("crucible.sandbox")
+ROOT = Path("/sys/fs/cgroup")
+
+
+@dataclass(frozen=True)
+class Cgroup:
+    """One or more cgroup directories (one per v1 hierarchy, or one v2 directory) for one candidate."""
+
+    directories: tuple[Path, ...]
+
+    @property
+    def procs_files(self) -> list[str]:
+        return [str(d / "cgroup.procs") for d in self.directories]
+
+    def pids(self) -> set[int]:
+        found: set[int] = set()
+        for directory in self.directories:
+            try:
+                found.update(int(line) for line in (directory / "cgroup.procs").read_text().split())
+            except OSError:
+                continue
+        return found
+
+    def destroy(self) -> None:
+        """Kill whatever is still inside, then remove the directories."""
+        for _ in range(20):
+            pids = self.pids()
+            if not pids:
+                break
+            for pid in pids:
+                try:
+                    os.kill(pid, signal.SIGKILL)
+                except ProcessLookupError:
+                    continue
+        for directory in self.directories:
+            try:
+                directory.rmdir()
+            except OSError as exc:
+                log.warning("sandbox: could not remove %s: %s", directory, exc)
+
+
+def _own_path(controller: str) -> str:
+    """This process's cgroup path in a v1 hierarchy ("" for v2's unified one)."""
+    for line in Path("/proc/self/cgroup").read_text().splitlines():
+        _, controllers, path = line.split(":", 2)
+        if controller in controllers.split(","):
+            return path.lstrip("/")
+    return ""
+
+
+def create_cgroup(max_pids: int, memory_bytes: int | None) -> Cgroup | None:
+    """A fresh group with the limits set, or None where this machine does not let us make one."""
+    name = f"crucible-{uuid.uuid4().hex[:12]}"
+    made: list[Path] = []
+    try:
+        if (ROOT / "cgroup.controllers").exists():  # pure cgroup v2
+            directory = ROOT / _own_path("") / name
+            directory.mkdir()
+            made.append(directory)
+            (directory / "pids.max").write_text(str(max_pids))
+            if memory_bytes:
+                (directory / "memory.max").write_text(str(memory_bytes))
+        else:
+            directory = ROOT / "pids" / _own_path("pids") / name
+            directory.mkdir()
+            made.append(directory)
+            (directory / "pids.max").write_text(str(max_pids))
+            if memory_bytes and (ROOT / "memory").is_dir():
+                memory_dir = ROOT / "memory" / _own_path("memory") / name
+                memory_dir.mkdir()
+                made.append(memory_dir)
+                (memory_dir / "memory.limit_in_bytes").write_text(str(memory_bytes))
+    except OSError as exc:
+        for directory in made:
+            try:
+                directory.rmdir()
+            except OSError:
+                pass
+        log.warning("sandbox: no cgroup for the candidate (%s); the process limit is an rlimit only", exc)
+        return None
+    return Cgroup(tuple(made))
+
+
+def join(procs_files: list[str]) -> None:
+    """Move the calling process into the group(s); used by the launcher before it starts the harness."""
+    for procs in procs_files:
+        with open(procs, "w") as fh:
+            fh.write("0")

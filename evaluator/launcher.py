@@ -1,0 +1,58 @@
+"""The first process of a candidate's sandbox: starts the harness, then leaves nothing behind.
+
+It makes itself a child subreaper, so anything the candidate double-forks is re-parented
+here and killed once the harness exits. Inside a PID namespace it is process 1, and the
+kernel kills whatever is left when it exits. It passes the harness's fate on: the same exit
+code, or for a signal the same signal (``128 + N`` as process 1, which cannot signal itself).
+
+Run as ``python -m evaluator.launcher MESSAGE_FD CGROUP_PROCS <command...>``: the message pipe
+stays open for the harness, and ``CGROUP_PROCS`` (comma-separated ``cgroup.procs`` files, or
+``-``) is the group the launcher joins first, so every descendant is counted against its limits.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import os
+import signal
+import subprocess
+import sys
+
+import psutil
+
+from evaluator.cgroups import join
+
+PR_SET_CHILD_SUBREAPER = 36
+
+
+def reap_descendants() -> None:
+    for proc in psutil.Process().children(recursive=True):
+        try:
+            proc.kill()
+        except psutil.Error:
+            continue
+    for proc in psutil.Process().children(recursive=True):
+        try:
+            proc.wait(timeout=5)
+        except psutil.Error:
+            continue
+
+
+def main(argv: list[str]) -> int:
+    ctypes.CDLL(None).prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
+    if argv[2] != "-":
+        join(argv[2].split(","))
+    child = subprocess.Popen(argv[3:], pass_fds=(int(argv[1]),))
+    code = child.wait()
+    reap_descendants()
+    if code >= 0:
+        return code
+    if os.getpid() == 1:
+        return 128 - code
+    signal.signal(-code, signal.SIG_DFL)
+    os.kill(os.getpid(), -code)
+    return 128 - code
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))
