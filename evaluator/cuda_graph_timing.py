@@ -9,10 +9,14 @@ flushes alone in another. Each replay is one launch for the whole graph, so per-
 Replays of the two graphs alternate, so drift in clocks or temperature touches both alike; the
 median and IQR are taken over those per-replay differences.
 
-Graph replay has no per-call launch cost, so this reads lower than ``time_cuda`` by about the
-launch overhead: compare candidates measured the same way only. A call that synchronizes with
-the host or allocates in ways CUDA graphs forbid cannot be captured; ``GraphCaptureError`` then
-says so, and the caller falls back to ``evaluator.timing.time_cuda``.
+Two differences from ``time_cuda``, so compare candidates measured the same way only. Graph
+replay has no per-call launch cost, so short kernels read lower by about the launch overhead.
+And the next flush in the graph pays for writing back the call's dirty L2 lines (up to the L2's
+size of output), which ``time_cuda`` leaves outside its events: large outputs read a bit higher.
+
+A call that synchronizes with the host, or does anything else CUDA graphs forbid, cannot be
+captured; ``GraphCaptureError`` then says so, and the caller falls back to ``time_cuda``. Graph
+replays hand no outputs back for checking, so use this beside event timing, not instead of it.
 """
 
 from __future__ import annotations

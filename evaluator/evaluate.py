@@ -13,9 +13,11 @@ import threading
 import time
 from pathlib import Path
 
+from evaluator.inputs import derive_seed
 from evaluator.limits import EvalLimits
 from evaluator.messages import CandidateJob, TimingSpec, TrialSpec, write_job
 from evaluator.observer import CandidateObserver
+from evaluator.plausibility import implausibility, settle, verification_limits
 from evaluator.reference import (
     ReferenceData,
     device_env,
@@ -86,7 +88,7 @@ class Evaluator:
                 shutil.rmtree(workdir, ignore_errors=True)
         status, reason = self._verdict(observed, exit_info, stage)
         shapes = self._metrics(observed, reference, interpreted) if status is Status.OK else ()
-        return self._result(
+        result = self._result(
             status,
             STAGE_OF.get(stage, Stage.LOAD),
             reason,
@@ -95,6 +97,24 @@ class Evaluator:
             shapes,
             observed.device or reference.device,
         )
+        why = implausibility(result, self.limits.max_plausible_speedup) if self.limits.reverify else None
+        return self._reverify(candidate, result, why) if why else result
+
+    def _reverify(self, candidate: Candidate, flagged: EvalResult, why: str) -> EvalResult:
+        """A fresh evaluator (new seeds, new reference, more samples) judges the candidate again."""
+        verifier = Evaluator(
+            self.problem,
+            self.device,
+            verification_limits(self.limits),
+            derive_seed(self.secret_seed, "verify", candidate.hash),
+            workroot=self.workroot / f"verify-{candidate.hash}",
+            keep_workdirs=self.keep_workdirs,
+        )
+        try:
+            fresh = verifier.evaluate(candidate)
+        finally:
+            shutil.rmtree(verifier.workroot, ignore_errors=True)
+        return settle(flagged, why, fresh)
 
     def _result(
         self,

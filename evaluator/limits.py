@@ -21,6 +21,8 @@ class EvalLimits:
     min_samples: int = 10
     max_samples: int = 1000
     interpreted_samples: int = 2
+    max_plausible_speedup: float = 25.0  # above this (or above the roofline) a result is re-verified
+    reverify: bool = True
     sandbox: bool = True  # OS isolation for candidates where the machine allows it (evaluator.isolation)
     max_processes: int = 4096
 

@@ -81,6 +81,9 @@ class EvalResult:
     interpreted: bool = False
     scaled_down: bool = False
     duration_s: float = 0.0
+    suspect: bool = False  # flagged as implausible and not (yet) confirmed: never ranked
+    verification: str = ""  # what re-verification found, when a result was flagged
+    profile: dict[str, Any] | None = None
 
     @property
     def ok(self) -> bool:
@@ -88,8 +91,8 @@ class EvalResult:
 
     @property
     def speedup(self) -> float | None:
-        """Geometric mean of per-shape speedups; None unless ok and really timed."""
-        if not self.ok or self.interpreted:
+        """Geometric mean of per-shape speedups; None unless ok, really timed and not suspect."""
+        if not self.ok or self.interpreted or self.suspect:
             return None
         values = [s.speedup for s in self.shapes if s.speedup is not None]
         if not values or len(values) != len(self.shapes):
@@ -100,7 +103,7 @@ class EvalResult:
     def latency_us(self) -> float | None:
         """Geometric mean of per-shape median latency, for ranking on one device."""
         values = [s.median_us for s in self.shapes if s.median_us]
-        if not self.ok or self.interpreted or not values or len(values) != len(self.shapes):
+        if not self.ok or self.interpreted or self.suspect or not values or len(values) != len(self.shapes):
             return None
         return math.exp(sum(math.log(v) for v in values) / len(values))
 
@@ -122,6 +125,9 @@ class EvalResult:
             "speedup": self.speedup,
             "interpreted": self.interpreted,
             "scaled_down": self.scaled_down,
+            "suspect": self.suspect,
+            "verification": self.verification,
+            "profile": self.profile,
             "duration_s": round(self.duration_s, 3),
             "device": self.device.to_dict() if self.device else None,
             "shapes": [s.to_dict() for s in self.shapes],

@@ -174,6 +174,9 @@ class CandidateRow(Base):
     device: Mapped[dict[str, Any] | None] = mapped_column(json_type(none_as_null=True))
     duration_s: Mapped[float | None] = mapped_column(Float)
     evaluated_at: Mapped[datetime | None] = mapped_column()
+    suspect: Mapped[bool | None] = mapped_column(Boolean)
+    verification: Mapped[str | None] = mapped_column(Text)
+    profile: Mapped[dict[str, Any] | None] = mapped_column(json_type(none_as_null=True))
 
     evaluations: Mapped[list[EvaluationRow]] = relationship(
         lazy="raise", order_by="EvaluationRow.position", passive_deletes=True

@@ -28,7 +28,7 @@ def _ok() -> ColumnElement[bool]:
 
 
 def _timed() -> ColumnElement[bool]:
-    return _ok() & CandidateRow.interpreted.is_(False)
+    return _ok() & CandidateRow.interpreted.is_(False) & CandidateRow.suspect.isnot(True)
 
 
 def leaderboard(session: Session, run_id: int, limit: int) -> list[CandidateRecord]:

@@ -174,6 +174,9 @@ def verdict_values(result: EvalResult) -> dict[str, Any]:
         "device_key": result.device.key if result.device else None,
         "device": result.device.to_dict() if result.device else None,
         "duration_s": result.duration_s,
+        "suspect": result.suspect,
+        "verification": result.verification or None,
+        "profile": result.profile,
     }
 
 
@@ -190,6 +193,9 @@ def eval_result(row: CandidateRow) -> EvalResult | None:
         interpreted=bool(row.interpreted),
         scaled_down=bool(row.scaled_down),
         duration_s=row.duration_s or 0.0,
+        suspect=bool(row.suspect),
+        verification=row.verification or "",
+        profile=row.profile,
     )
 
 

@@ -128,7 +128,7 @@ def summaries(session: Session, limit: int) -> list[RunSummary]:
     """Newest runs first, each with its evaluated / ok counts and best real speedup."""
     evaluated = CandidateRow.status.is_not(None)
     is_ok = CandidateRow.status == "ok"
-    timed = is_ok & CandidateRow.interpreted.is_(False)
+    timed = is_ok & CandidateRow.interpreted.is_(False) & CandidateRow.suspect.isnot(True)
     stats = (
         select(
             CandidateRow.run_id.label("run_id"),

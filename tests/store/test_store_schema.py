@@ -32,7 +32,7 @@ def _diffs(engine: Engine, metadata: MetaData) -> list[object]:
 def test_migration_creates_exactly_the_models(store: Store) -> None:
     assert set(inspect(store.engine).get_table_names()) == TABLES | {"alembic_version"}
     assert _diffs(store.engine, Base.metadata) == []
-    assert current_revision(store.engine) == head_revision() == "0001"
+    assert current_revision(store.engine) == head_revision() == "0002"
 
 
 def test_schema_comparison_notices_drift(store: Store) -> None:
@@ -75,7 +75,7 @@ def test_reopening_is_idempotent_and_keeps_data(db_url: str, problem: Problem) -
     upgrade(db_url)
     with Store(db_url) as second:
         assert second.get_run(run_id).seed == 7
-        assert current_revision(second.engine) == "0001"
+        assert current_revision(second.engine) == head_revision()
 
 
 def test_downgrade_to_base_then_upgrade_again(db_url: str) -> None:
@@ -111,7 +111,7 @@ def test_processes_racing_to_migrate_a_fresh_database(db_url: str) -> None:
     assert errors == []
     engine = make_engine(db_url)
     try:
-        assert current_revision(engine) == "0001"
+        assert current_revision(engine) == head_revision()
     finally:
         engine.dispose()
 
