@@ -289,7 +289,9 @@ def main() -> None:
     except (CrucibleError, ValidationError) as exc:
         message = str(exc)
         if isinstance(exc, ValidationError):
-            fields = ", ".join(f"CRUCIBLE_{'_'.join(map(str, e['loc'])).upper()}: {e['msg']}" for e in exc.errors())
+            fields = ", ".join(
+                f"CRUCIBLE_{'_'.join(map(str, e['loc'])).upper()}: {e['msg']}" for e in exc.errors()
+            )
             message = f"invalid setting: {fields}"
         if "--json" in sys.argv:
             _emit({"error": message})
