@@ -14,6 +14,7 @@ from typing import Any
 import psutil
 import torch
 
+from evaluator.devices import read_clocks
 from evaluator.types import DeviceInfo, Status
 
 OOM_MARKERS = ("out of memory", "can't allocate memory", "cannot allocate memory", "std::bad_alloc")
@@ -243,6 +244,7 @@ def device_info(device: str) -> DeviceInfo:
             "memory_bytes": props.total_memory,
             "capability": f"{props.major}.{props.minor}",
             "cuda_runtime": torch.version.cuda,
+            "clocks": read_clocks(int(device.split(":")[1]) if ":" in device else 0),
         }
         return DeviceInfo(
             device, "cuda", props.name, _nvidia_driver(), torch.__version__, triton_version, extra

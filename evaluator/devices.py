@@ -25,13 +25,22 @@ from evaluator.roofline import DevicePeak, peak_for
 def normalize_device(device: str) -> str:
     """``cuda`` becomes ``cuda:0``; anything but cpu/cuda[:N] is refused with the accepted forms."""
     text = device.strip().lower()
-    if text == "cpu":
-        return "cpu"
+    if text in ("cpu", "cuda:all"):
+        return text
     if text == "cuda":
         text = "cuda:0"
     if not re.fullmatch(r"cuda:\d+", text):
-        raise EvaluatorError(f"unknown device {device!r}; use 'cpu', 'cuda' or 'cuda:N'")
+        raise EvaluatorError(f"unknown device {device!r}; use 'cpu', 'cuda', 'cuda:N' or 'cuda:all'")
     return text
+
+
+def slot_devices(device: str) -> list[str]:
+    """The devices a run uses: ``cuda:all`` is every visible GPU, one evaluation slot each."""
+    if device != "cuda:all":
+        return [device]
+    import torch
+
+    return [f"cuda:{i}" for i in range(torch.cuda.device_count())]
 
 
 def check_device_available(device: str) -> str:
@@ -41,7 +50,7 @@ def check_device_available(device: str) -> str:
         import torch
 
         count = torch.cuda.device_count() if torch.cuda.is_available() else 0
-        index = int(name.split(":")[1])
+        index = 0 if name == "cuda:all" else int(name.split(":")[1])
         if index >= count:
             raise EvaluatorError(
                 f"device {name} requested but this machine has {count} CUDA device(s); try --device cpu"

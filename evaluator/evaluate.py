@@ -11,6 +11,7 @@ import signal
 import tempfile
 import threading
 import time
+from dataclasses import replace
 from pathlib import Path
 
 from evaluator.inputs import derive_seed
@@ -72,13 +73,20 @@ class Evaluator:
         if self._own_root and not self.keep_workdirs:
             shutil.rmtree(self.workroot, ignore_errors=True)
 
+    def gate(self, candidate: Candidate) -> EvalResult | None:
+        """The static gate's verdict when it turns the candidate away; None when it may run."""
+        verdict = check_source(candidate.source, self.problem.module_stem)
+        if verdict.passed or verdict.status is None:
+            return None
+        interpreted = candidate.language is Language.TRITON and not self.device.startswith("cuda")
+        return self._result(verdict.status, Stage.STATIC_GATE, verdict.reason, time.monotonic(), interpreted)
+
     def evaluate(self, candidate: Candidate) -> EvalResult:
         started = time.monotonic()
         interpreted = candidate.language is Language.TRITON and not self.device.startswith("cuda")
-        gate = check_source(candidate.source, self.problem.module_stem)
-        if not gate.passed:
-            assert gate.status is not None
-            return self._result(gate.status, Stage.STATIC_GATE, gate.reason, started, interpreted)
+        gated = self.gate(candidate)
+        if gated is not None:
+            return gated
         reference = self.reference()
         workdir = Path(tempfile.mkdtemp(prefix=f"cand-{candidate.hash}-", dir=self.workroot))
         try:
@@ -97,6 +105,8 @@ class Evaluator:
             shapes,
             observed.device or reference.device,
         )
+        if status is Status.OK:
+            result = replace(result, profile=observed.profile())
         why = implausibility(result, self.limits.max_plausible_speedup) if self.limits.reverify else None
         return self._reverify(candidate, result, why) if why else result
 
@@ -162,7 +172,14 @@ class Evaluator:
             n = self.limits.interpreted_samples
             plan = TimingPlan(warmup_ms=0.0, budget_ms=0.0, min_samples=n, max_samples=n, warmup_calls=0)
         timings = [
-            TimingSpec(s.name, [t.inputs_path for t in trials if t.shape == s.name]) for s in reference.shapes
+            TimingSpec(
+                s.name,
+                [t.inputs_path for t in trials if t.shape == s.name],
+                s.flops,
+                s.bytes_moved,
+                profile=self.limits.profile and not interpreted,
+            )
+            for s in reference.shapes
         ]
         return CandidateJob(
             candidate_path=str(workdir / "candidate.py"),

@@ -6,6 +6,7 @@ outputs: it writes its own outputs to files, and the parent compares them.
 
 from __future__ import annotations
 
+import functools
 import importlib.util
 import random
 import sys
@@ -34,6 +35,8 @@ def run(job: CandidateJob, channel: Channel) -> None:
     import torch
 
     from evaluator import child_runtime as rt
+    from evaluator.profiler import profile_call
+    from evaluator.roofline import peak_for
     from evaluator.timing import TimingPlan, time_call
     from evaluator.types import Status
 
@@ -116,6 +119,16 @@ def run(job: CandidateJob, channel: Channel) -> None:
         except Exception as exc:
             status, reason = rt.classify_exception(exc)
             return fail(status, f"shape {timing.shape} while timing: {reason}")
+        if timing.profile:
+            report = profile_call(
+                functools.partial(call, input_sets[0]),
+                device,
+                flops=timing.flops,
+                bytes_moved=timing.bytes_moved,
+                median_us=stats.median_us,
+                peak=peak_for(rt.device_info(job.device).name) if device.startswith("cuda") else None,
+            )
+            channel.send("profile", shape=timing.shape, report=report.to_dict())
         for sample, output in watcher.kept():
             try:
                 outputs = rt.plain_outputs(output)

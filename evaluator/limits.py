@@ -23,6 +23,7 @@ class EvalLimits:
     interpreted_samples: int = 2
     max_plausible_speedup: float = 25.0  # above this (or above the roofline) a result is re-verified
     reverify: bool = True
+    profile: bool = True  # profiler feedback per shape after timing (torch profiler; ncu where enabled)
     sandbox: bool = True  # OS isolation for candidates where the machine allows it (evaluator.isolation)
     max_processes: int = 4096
 

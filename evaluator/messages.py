@@ -29,6 +29,9 @@ class TimingSpec:
 
     shape: str
     inputs_paths: list[str]
+    flops: float | None = None
+    bytes_moved: float | None = None
+    profile: bool = False
 
 
 @dataclass(frozen=True)

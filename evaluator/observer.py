@@ -33,6 +33,7 @@ class CandidateObserver:
     timed_checks: int = 0
     peaks: dict[str, int] = field(default_factory=dict)
     timings: dict[str, TimingStats] = field(default_factory=dict)
+    profiles: dict[str, dict[str, Any]] = field(default_factory=dict)
     done: bool = False
 
     def handle(self, message: Message) -> bool:
@@ -69,6 +70,11 @@ class CandidateObserver:
             self.timings[str(data["shape"])] = TimingStats(
                 float(data["median_us"]), float(data["iqr_us"]), int(data["samples"]), str(data["method"])
             )
+        elif event == "profile":
+            report = data["report"]
+            if not isinstance(report, dict) or not isinstance(report.get("summary"), str):
+                raise ValueError("profile report without a summary")
+            self.profiles[str(data["shape"])] = report
         elif event == "stage" and data.get("stage") == "done":
             self.done = True
 
@@ -88,6 +94,13 @@ class CandidateObserver:
         expected = load_tensors(trial.expected_path)
         tolerances = {dtype_name(t.dtype): self.tolerance(dtype_name(t.dtype)) for t in expected}
         return compare_outputs(expected, actual, tolerances)
+
+    def profile(self) -> dict[str, Any] | None:
+        """Per-shape reports, and the largest shape's one-line summary for prompts."""
+        if not self.profiles:
+            return None
+        last = list(self.profiles)[-1]
+        return {"summary": f"{last}: {self.profiles[last]['summary']}", "shapes": self.profiles}
 
     def missing_results(self) -> list[str]:
         """Shapes whose trials or timings never arrived, though the child said it was done."""

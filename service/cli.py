@@ -149,6 +149,10 @@ def evaluate(
         if result.shapes:
             out.print(render.shapes_table(result))
         out.print(f"speedup: {render.speedup_text(result)} on {target} (config: {cand.config})")
+        if result.profile:
+            out.print(f"profile: {escape(result.profile['summary'])}")
+        if result.verification:
+            out.print(f"verification: {escape(result.verification)}")
     raise typer.Exit(0 if result.ok else 1)
 
 

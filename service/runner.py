@@ -13,10 +13,10 @@ from pathlib import Path
 
 from agent.loop import SearchEvent, SearchOutcome, run_search
 from agent.offline import OfflineProposer
-from evaluator.devices import check_device_available
+from evaluator.devices import check_device_available, slot_devices
 from evaluator.errors import EvaluatorError
 from evaluator.evaluate import Evaluator
-from evaluator.executor import LocalExecutor
+from evaluator.executor import LocalExecutor, MultiDeviceExecutor
 from kernels.errors import CrucibleError
 from kernels.families import load_families
 from kernels.problem import Problem, builtin_names, load_problem
@@ -87,18 +87,27 @@ def execute_run(
     if not families:
         raise CrucibleError(f"problem {problem.name!r} has no variant families in {problem.variants_dir}")
     proposer = OfflineProposer(families, seed=run.seed)
-    evaluator = Evaluator(
-        problem,
-        run.device,
-        settings.eval_limits(),
-        run.seed,
-        workroot=settings.workdir,
-        keep_workdirs=settings.keep_workdirs,
-    )
+    check_device_available(run.device)  # a resumed run may land on a machine without its GPU
+    evaluators = [
+        Evaluator(
+            problem,
+            device,
+            settings.eval_limits(),
+            run.seed,
+            workroot=settings.workdir,
+            keep_workdirs=settings.keep_workdirs,
+        )
+        for device in slot_devices(run.device)
+    ]
     slots = int(run.options.get("slots", 1))
     store.set_run_status(run_id, RunStatus.RUNNING)
     try:
-        with LocalExecutor(evaluator, slots=slots) as executor:
+        executor: LocalExecutor | MultiDeviceExecutor = (
+            MultiDeviceExecutor(evaluators)
+            if len(evaluators) > 1
+            else LocalExecutor(evaluators[0], slots=slots)
+        )
+        with executor:
             outcome = run_search(
                 proposer,
                 executor,

@@ -3,7 +3,7 @@
 Each program handles ``BLOCK`` consecutive elements of x viewed as one long vector; the
 bias element for offset ``i`` is ``bias[i % cols]``, which stays in L1/L2 because it is
 tiny. x is read once and y written once, 2 * rows * cols * 4 bytes in fp32, where the
-unfused reference makes about eight passes through full-size temporaries.
+unfused reference makes nine passes through full-size temporaries.
 
 GELU is evaluated as ``y * (1 + tanh(z)) / 2`` with ``t = exp(-2|z|)``:
 ``1 + tanh(z)`` is ``2 / (1 + t)`` for z >= 0 and ``2t / (1 + t)`` for z < 0. That never

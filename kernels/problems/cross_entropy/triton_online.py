@@ -5,8 +5,8 @@ keeping per lane a running max ``m`` and a running sum ``d`` of ``exp(x - m)``,
 rescaled by ``exp(m_old - m_new)`` whenever the max grows; the lanes are combined once
 after the loop. The row's loss is ``m + log(d) - x[target]``, the target logit being one
 extra scalar load. It reads the logits once, rows * vocab * 4 bytes in fp32, and writes
-rows * 4 bytes, where the unfused reference makes about eight passes over
-[rows, vocab] temporaries; registers stay bounded for any vocabulary size.
+rows * 4 bytes, where the unfused reference makes five passes over [rows, vocab]
+tensors and writes three of them; registers stay bounded for any vocabulary size.
 
 Kernel 2 is a single program that sums the per-row losses in a fixed order and divides
 by the row count, so the result does not depend on scheduling (atomics would).

@@ -4,7 +4,7 @@
 takes each row's L2 norm with ``torch.linalg.vector_norm`` (one reduction, no x^2
 temporary), turns it into ``rsqrt(norm^2 / cols + eps)`` on the tiny per-row vector,
 and applies the two multiplications in place on one output buffer, where the reference
-allocates five full-size temporaries. Chunking rows keeps each working set inside the
+allocates two full-size temporaries besides the output. Chunking rows keeps each working set inside the
 cache on large inputs.
 """
 

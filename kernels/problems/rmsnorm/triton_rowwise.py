@@ -3,7 +3,8 @@
 Each program loads a ``BLOCK_M x BLOCK_N`` tile (``BLOCK_N`` is the next power of two
 >= cols), reduces each row's sum of squares in registers, and writes
 ``x * rsqrt(mean(x^2) + eps) * weight``. x is read once and y written once,
-2 * rows * cols * 4 bytes in fp32, against six passes for the unfused reference.
+2 * rows * cols * 4 bytes in fp32, against four full-size passes (square, mean,
+scale, weight) for the unfused reference.
 
 The weight is loaded once per program and shared by its rows; several rows per program
 also keep all warps busy when rows are narrow.

@@ -1,0 +1,72 @@
+"""Executors: the gate runs before a slot is taken, and every device slot works in parallel."""
+
+from __future__ import annotations
+
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from evaluator.evaluate import Evaluator
+from evaluator.executor import MultiDeviceExecutor
+from evaluator.limits import EvalLimits
+from evaluator.types import Stage, Status
+from kernels.candidate import make_candidate
+from kernels.problem import load_problem
+
+LIMITS = EvalLimits(warmup_ms=1, timing_budget_ms=5, min_samples=2, max_samples=5)
+PROBLEM = """
+import torch
+
+
+class Model(torch.nn.Module):
+    def forward(self, x):
+        return x.abs()
+
+
+def get_inputs():
+    return [torch.randn(16, 16)]
+
+
+def get_init_inputs():
+    return []
+"""
+GOOD = (
+    "import torch\n\n\nclass ModelNew(torch.nn.Module):\n"
+    "    def forward(self, x):\n        return x.abs(){}\n"
+)
+
+
+def evaluators(tmp_path: Path, devices: list[str]) -> list[Evaluator]:
+    path = tmp_path / "abs_problem.py"
+    path.write_text(textwrap.dedent(PROBLEM))
+    problem = load_problem(path)
+    return [
+        Evaluator(problem, d, LIMITS, secret_seed=2, workroot=tmp_path / f"w{i}")
+        for i, d in enumerate(devices)
+    ]
+
+
+def test_gate_verdicts_never_take_a_slot_and_slots_run_in_parallel(tmp_path: Path) -> None:
+    with MultiDeviceExecutor(evaluators(tmp_path, ["cpu", "cpu"])) as executor:
+        assert executor.slots == 2
+        rejected = executor.submit(make_candidate("import subprocess\n" + GOOD.format("")))
+        assert rejected.done(), "the static gate answers at submission, on the CPU"
+        assert rejected.result().stage is Stage.STATIC_GATE
+        futures = [executor.submit(make_candidate(GOOD.format(f" + 0 * {i}"))) for i in range(4)]
+        results = [f.result() for f in futures]
+    assert all(r.status is Status.OK for r in results), [r.reason for r in results]
+
+
+@pytest.mark.gpu
+def test_every_gpu_gets_a_slot(tmp_path: Path) -> None:
+    import torch
+
+    devices = [f"cuda:{i}" for i in range(torch.cuda.device_count())]
+    with MultiDeviceExecutor(evaluators(tmp_path, devices)) as executor:
+        results = [
+            executor.submit(make_candidate(GOOD.format(f" + 0 * {i}"))).result()
+            for i in range(len(devices) * 2)
+        ]
+    assert all(r.status is Status.OK for r in results)
+    assert {r.device.key for r in results if r.device} <= set(devices)
