@@ -40,6 +40,11 @@ class Settings(BaseSettings):
     min_samples: int = Field(default=10, ge=1)
     max_samples: int = Field(default=1000, ge=1)
     interpreted_samples: int = Field(default=2, ge=1)
+    sandbox: bool = True
+    max_processes: int = Field(default=4096, ge=16)
+    max_plausible_speedup: float = Field(default=25.0, gt=1)
+    reverify: bool = True
+    profile: bool = True
 
     @field_validator("models", mode="before")
     @classmethod
@@ -62,4 +67,9 @@ class Settings(BaseSettings):
             min_samples=self.min_samples,
             max_samples=self.max_samples,
             interpreted_samples=self.interpreted_samples,
+            sandbox=self.sandbox,
+            max_processes=self.max_processes,
+            max_plausible_speedup=self.max_plausible_speedup,
+            reverify=self.reverify,
+            profile=self.profile,
         )

@@ -2,9 +2,8 @@
 
 ``functional`` calls ``torch.nn.functional.layer_norm``: one kernel that reads x once and
 writes y once. ``var_mean`` computes the statistics with the single-pass
-``torch.var_mean`` and applies the normalisation and the affine step in place on one
-buffer, so it allocates the output alone where the reference allocates four full-size
-temporaries besides it.
+``torch.var_mean`` and applies the normalisation and the affine step in place on the
+output buffer, where the reference allocates four full-size temporaries besides it.
 Chunking rows keeps each working set inside the cache on large inputs.
 """
 

@@ -1,11 +1,11 @@
-"""RMSNorm through PyTorch's fused kernels, optionally in row chunks.
+"""RMSNorm through PyTorch's own kernels, optionally in row chunks.
 
-``rms_norm`` calls ``torch.nn.functional.rms_norm``, one fused kernel. ``vector_norm``
-takes each row's L2 norm with ``torch.linalg.vector_norm`` (one reduction, no x^2
-temporary), turns it into ``rsqrt(norm^2 / cols + eps)`` on the tiny per-row vector,
-and applies the two multiplications in place on one output buffer, where the reference
-allocates two full-size temporaries besides the output. Chunking rows keeps each working set inside the
-cache on large inputs.
+``rms_norm`` calls ``torch.nn.functional.rms_norm``, PyTorch's RMSNorm (fused on recent
+CUDA builds). ``vector_norm`` takes each row's L2 norm with ``torch.linalg.vector_norm``
+(one reduction, no x^2 temporary), turns it into ``rsqrt(norm^2 / cols + eps)`` on the
+tiny per-row vector, and applies both multiplications in place on the output buffer,
+where the reference allocates two full-size temporaries besides the output. Chunking
+rows keeps each working set inside the cache on large inputs.
 """
 
 import torch
