@@ -64,8 +64,14 @@ def escaped():
 
 
 class ModelNew(torch.nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.escaped = None
+
     def forward(self, x):
-        return torch.zeros_like(x) if escaped() else x * 3
+        if self.escaped is None:  # probe once; timing calls forward many more times
+            self.escaped = escaped()
+        return torch.zeros_like(x) if self.escaped else x * 3
 """
 
 
