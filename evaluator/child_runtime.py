@@ -43,9 +43,13 @@ def _one_line(text: str, limit: int = 400) -> str:
     return line if len(line) <= limit else line[: limit - 3] + "..."
 
 
+def as_list(out: Any) -> list[Any]:
+    return list(out) if isinstance(out, tuple | list) else [out]
+
+
 def plain_outputs(out: Any) -> list[torch.Tensor]:
     """The outputs as a list of plain tensors; subclasses, views of odd types or other objects fail."""
-    items = list(out) if isinstance(out, tuple | list) else [out]
+    items = as_list(out)
     if not items:
         raise NotPlainOutput("returned an empty sequence")
     for item in items:
@@ -187,6 +191,40 @@ class TimedOutputSampler:
 
     def kept(self) -> list[tuple[int, Any]]:
         return [item for item in (self._early, self._late) if item is not None]
+
+
+def poison_free_memory(device: str) -> None:
+    """Fill the CUDA caching allocator's free blocks with NaN before a call.
+
+    A kernel that skips its work and returns ``torch.empty`` would otherwise hand back memory
+    that still holds an earlier, correct answer. On the CPU, large allocations come fresh from
+    the OS (zeroed) and the rotating inputs make any stale answer a wrong one.
+    """
+    if not device.startswith("cuda"):
+        return
+    torch.cuda.synchronize()
+    free = torch.cuda.memory_reserved() - torch.cuda.memory_allocated()
+    if free >= 4:
+        blob = torch.empty(free // 4, dtype=torch.float32, device=device)
+        blob.fill_(float("nan"))
+        torch.cuda.synchronize()
+        del blob
+
+
+def settled_on_other_streams(outputs: list[torch.Tensor]) -> bool:
+    """True if outputs still change after the call's own stream is done: work left on another stream.
+
+    Called right after the call returns, before any device-wide sync.
+    """
+    if not outputs or not outputs[0].is_cuda:
+        return False
+    torch.cuda.current_stream().synchronize()
+    snapshots = [o.detach().clone() for o in outputs]
+    torch.cuda.current_stream().synchronize()
+    torch.cuda.synchronize()
+    return any(
+        not torch.equal(s.nan_to_num(0.0), o.nan_to_num(0.0)) for s, o in zip(snapshots, outputs, strict=True)
+    )
 
 
 class PeakMemory:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import ctypes
 import ctypes.util
+import functools
 import platform
 import re
 import shutil
@@ -288,6 +289,7 @@ def reset_persisting_l2() -> bool:
     return bool(function() == 0)
 
 
+@functools.cache
 def _cudart() -> ctypes.CDLL | None:
     """The libcudart torch loaded (from this process's memory map), else one the loader finds."""
     candidates = []

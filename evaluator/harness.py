@@ -85,16 +85,26 @@ def run(job: CandidateJob, channel: Channel) -> None:
         inputs = rt.to_device(rt.load_tensors(trial.inputs_path), device)
         before = rt.clone_all(inputs)
         leftover = rt.LeftoverCheck()
+        rt.poison_free_memory(device)
+        late_writes = False
         try:
             with rt.PeakMemory(device) as peak:
                 out = call(inputs)
                 if device.startswith("cuda"):
+                    tensors = [o for o in rt.as_list(out) if type(o) is torch.Tensor]
+                    late_writes = rt.settled_on_other_streams(tensors)
                     torch.cuda.synchronize()
         except Exception as exc:
             status, reason = rt.classify_exception(exc)
             return fail(status, f"shape {trial.shape}: {reason}{rt.last_frame_in(exc, job.candidate_path)}")
         if patched(f"shape {trial.shape}"):
             return None
+        if late_writes:
+            return fail(
+                Status.REJECTED,
+                f"shape {trial.shape}: work on another stream was still writing "
+                "the output after the call returned",
+            )
         problem = leftover.leftovers()
         if problem:
             return fail(Status.REJECTED, f"shape {trial.shape}: {problem}")

@@ -26,6 +26,8 @@ class TimingPlan:
     min_samples: int = 10
     max_samples: int = 1000
     warmup_calls: int = 2  # calls made before sampling even when warmup_ms has already passed
+    stability: float = 0.005  # past the budget, sample until the median moves less than this
+    max_overrun: float = 3.0  # ...but never longer than this many budgets
 
 
 @dataclass(frozen=True)
@@ -45,27 +47,65 @@ def summarize(samples_us: Sequence[float], method: str) -> TimingStats:
     return TimingStats(statistics.median(samples_us), q3 - q1, len(samples_us), method)
 
 
-def time_cpu(
-    call: Call, input_sets: Sequence[Sequence[Any]], plan: TimingPlan, on_sample: OnSample | None = None
-) -> TimingStats:
-    """Time ``call`` on the CPU, rotating through input sets so results cannot be cached by pointer."""
+def median_is_stable(samples_us: Sequence[float], tolerance: float) -> bool:
+    """The median of all samples is within ``tolerance`` of the median of the first 80% of them."""
+    if len(samples_us) < 10:
+        return False
+    full = statistics.median(samples_us)
+    head = statistics.median(samples_us[: int(len(samples_us) * 0.8)])
+    return abs(full - head) <= tolerance * full
+
+
+def _sample(
+    measure: Callable[[Sequence[Any]], tuple[float, Any]],
+    input_sets: Sequence[Sequence[Any]],
+    plan: TimingPlan,
+    on_sample: OnSample | None,
+) -> list[float]:
+    """Samples until the time budget is spent and the median is stable (or a hard limit is hit).
+
+    ``measure`` runs one call on one input set and returns (microseconds, output). Input sets
+    rotate, so a result cached by pointer is a wrong result for the next sample.
+    """
+    samples: list[float] = []
+    start = perf_counter()
+    budget_end = start + plan.budget_ms / 1e3
+    hard_end = start + plan.budget_ms * plan.max_overrun / 1e3
+    while len(samples) < plan.max_samples:
+        if len(samples) >= plan.min_samples:
+            now = perf_counter()
+            if now >= hard_end:
+                break
+            if now >= budget_end and len(samples) % 10 == 0 and median_is_stable(samples, plan.stability):
+                break
+        elapsed_us, output = measure(input_sets[len(samples) % len(input_sets)])
+        samples.append(elapsed_us)
+        if on_sample is not None:
+            on_sample(len(samples) - 1, output)
+    return samples
+
+
+def _warm_up(call: Call, input_sets: Sequence[Sequence[Any]], plan: TimingPlan) -> None:
+    """Time-based, so clocks and caches settle whatever the kernel's length."""
     warm_end = perf_counter() + plan.warmup_ms / 1e3
     i = 0
     while i < plan.warmup_calls or perf_counter() < warm_end:
         call(input_sets[i % len(input_sets)])
         i += 1
-    samples: list[float] = []
-    budget_end = perf_counter() + plan.budget_ms / 1e3
-    while len(samples) < plan.max_samples and (
-        len(samples) < plan.min_samples or perf_counter() < budget_end
-    ):
-        inputs = input_sets[len(samples) % len(input_sets)]
+
+
+def time_cpu(
+    call: Call, input_sets: Sequence[Sequence[Any]], plan: TimingPlan, on_sample: OnSample | None = None
+) -> TimingStats:
+    """Time ``call`` on the CPU, each sample bracketed by ``perf_counter_ns``."""
+
+    def measure(inputs: Sequence[Any]) -> tuple[float, Any]:
         start = perf_counter_ns()
         output = call(inputs)
-        samples.append((perf_counter_ns() - start) / 1e3)
-        if on_sample is not None:
-            on_sample(len(samples) - 1, output)
-    return summarize(samples, "cpu_perf_counter")
+        return (perf_counter_ns() - start) / 1e3, output
+
+    _warm_up(call, input_sets, plan)
+    return summarize(_sample(measure, input_sets, plan, on_sample), "cpu_perf_counter")
 
 
 def time_cuda(
@@ -74,30 +114,25 @@ def time_cuda(
     """Time ``call`` on the current CUDA device with events, an L2 flush and a full-device sync."""
     import torch
 
+    from evaluator.devices import reset_persisting_l2
+
     flush = l2_flush_buffer()
-    torch.cuda.synchronize()
-    warm_end = perf_counter() + plan.warmup_ms / 1e3
-    i = 0
-    while i < plan.warmup_calls or perf_counter() < warm_end:
-        call(input_sets[i % len(input_sets)])
-        i += 1
-    torch.cuda.synchronize()
-    samples: list[float] = []
-    budget_end = perf_counter() + plan.budget_ms / 1e3
-    while len(samples) < plan.max_samples and (
-        len(samples) < plan.min_samples or perf_counter() < budget_end
-    ):
-        inputs = input_sets[len(samples) % len(input_sets)]
+    synchronize, event = torch.cuda.synchronize, torch.cuda.Event
+    synchronize()
+    _warm_up(call, input_sets, plan)
+    synchronize()
+
+    def measure(inputs: Sequence[Any]) -> tuple[float, Any]:
+        reset_persisting_l2()  # lines marked persisting would survive the flush
         flush.zero_()
-        start, end = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
+        start, end = event(enable_timing=True), event(enable_timing=True)
         start.record()
         output = call(inputs)
         end.record()
-        torch.cuda.synchronize()  # the whole device, so side-stream work lands before `end` is read
-        samples.append(start.elapsed_time(end) * 1e3)
-        if on_sample is not None:
-            on_sample(len(samples) - 1, output)
-    return summarize(samples, "cuda_events_l2_flush")
+        synchronize()  # the whole device, so side-stream work lands before `end` is read
+        return start.elapsed_time(end) * 1e3, output
+
+    return summarize(_sample(measure, input_sets, plan, on_sample), "cuda_events_l2_flush")
 
 
 def l2_flush_buffer() -> Any:

@@ -39,3 +39,21 @@ def test_time_cpu_rotates_inputs_and_respects_sample_bounds() -> None:
     stats = time_cpu(lambda inputs: seen.append(inputs[0]), [[0], [1], [2]], plan)
     assert stats.samples == 6
     assert seen[-6:] == [0, 1, 2, 0, 1, 2]
+
+
+def test_median_stability_rule() -> None:
+    from evaluator.timing import median_is_stable
+
+    assert not median_is_stable([1.0] * 5, 0.005), "too few samples to judge"
+    assert median_is_stable([10.0, 10.1, 9.9] * 10, 0.005)
+    drifting = [float(i) for i in range(1, 41)]  # a clock still ramping up: the median keeps moving
+    assert not median_is_stable(drifting, 0.005)
+
+
+def test_sampling_goes_past_the_budget_until_stable_but_not_forever() -> None:
+    from evaluator.timing import TimingPlan, time_cpu
+
+    plan = TimingPlan(warmup_ms=0.0, budget_ms=1.0, min_samples=3, max_samples=100_000, max_overrun=20.0)
+    stats = time_cpu(lambda inputs: sum(range(200)), [[0]], plan)
+    assert stats.samples >= 10, "past the budget, sampling continues until the median is stable"
+    assert stats.samples < 100_000, "the hard limit (budget x max_overrun) ends it"
