@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 import os
 import signal
+import time
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
@@ -41,7 +42,7 @@ class Cgroup:
 
     def destroy(self) -> None:
         """Kill whatever is still inside, then remove the directories."""
-        for _ in range(20):
+        for _ in range(100):  # killed tasks leave the group once reaped: give that up to ~5 s
             pids = self.pids()
             if not pids:
                 break
@@ -50,6 +51,7 @@ class Cgroup:
                     os.kill(pid, signal.SIGKILL)
                 except ProcessLookupError:
                     continue
+            time.sleep(0.05)
         for directory in self.directories:
             try:
                 directory.rmdir()

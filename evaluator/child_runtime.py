@@ -17,6 +17,15 @@ import torch
 from evaluator.devices import read_clocks
 from evaluator.types import DeviceInfo, Status
 
+# A kernel fault poisons the whole CUDA context: nothing more can run in this process.
+CONTEXT_CORRUPTION_MARKERS = (
+    "illegal memory access",
+    "illegal address",
+    "unspecified launch failure",
+    "misaligned address",
+    "device-side assert",
+    "an illegal instruction",
+)
 OOM_MARKERS = ("out of memory", "can't allocate memory", "cannot allocate memory", "std::bad_alloc")
 
 
@@ -27,8 +36,11 @@ class NotPlainOutput(Exception):
 def classify_exception(exc: BaseException) -> tuple[Status, str]:
     """Map an exception from candidate code to a status and a one-line reason."""
     text = f"{type(exc).__name__}: {exc}".strip()
-    if isinstance(exc, MemoryError | torch.OutOfMemoryError) or any(m in text.lower() for m in OOM_MARKERS):
+    lowered = text.lower()
+    if isinstance(exc, MemoryError | torch.OutOfMemoryError) or any(m in lowered for m in OOM_MARKERS):
         return Status.OUT_OF_MEMORY, _one_line(text)
+    if any(m in lowered for m in CONTEXT_CORRUPTION_MARKERS):
+        return Status.CRASHED, _one_line(f"the CUDA context is corrupted: {text}")
     return Status.RUNTIME_ERROR, _one_line(text)
 
 
@@ -169,28 +181,27 @@ class IntegrityGuard:
 
 
 class TimedOutputSampler:
-    """Keeps the outputs of two timed calls for the parent to check: one of the first few, one at random.
+    """Keeps timed outputs for the parent to check: one per input set, each reservoir-sampled.
 
-    The second is reservoir-sampled over every sample, so a kernel that is right only for a
-    while cannot know which call will be checked.
+    Every input set gets a check, so a kernel that answers right for one set (say, from a cache
+    filled on the first sample) and stale for the others is caught; and within a set, which
+    call is checked is uniform over all of them, so being right only for a while is caught too.
     """
 
-    EARLY = 3
-
-    def __init__(self, rng: random.Random) -> None:
+    def __init__(self, rng: random.Random, input_sets: int) -> None:
         self._rng = rng
-        self._early_pick = rng.randrange(self.EARLY)
-        self._early: tuple[int, Any] | None = None
-        self._late: tuple[int, Any] | None = None
+        self._sets = input_sets
+        self._seen = [0] * input_sets
+        self._kept: dict[int, tuple[int, Any]] = {}
 
     def offer(self, sample: int, output: Any) -> None:
-        if sample == self._early_pick:
-            self._early = (sample, output)
-        elif self._rng.randrange(sample + 1) == 0:
-            self._late = (sample, output)
+        group = sample % self._sets
+        self._seen[group] += 1
+        if self._rng.randrange(self._seen[group]) == 0:
+            self._kept[group] = (sample, output)
 
     def kept(self) -> list[tuple[int, Any]]:
-        return [item for item in (self._early, self._late) if item is not None]
+        return [self._kept[g] for g in sorted(self._kept)]
 
 
 def poison_free_memory(device: str) -> None:

@@ -123,7 +123,7 @@ def run(job: CandidateJob, channel: Channel) -> None:
     plan = TimingPlan(**job.timing)
     for timing in job.timings:
         input_sets = [rt.to_device(rt.load_tensors(p), device) for p in timing.inputs_paths]
-        watcher = rt.TimedOutputSampler(rng)
+        watcher = rt.TimedOutputSampler(rng, len(input_sets))
         try:
             stats = time_call(device, call, input_sets, plan, watcher.offer)
         except Exception as exc:

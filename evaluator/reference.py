@@ -50,7 +50,8 @@ def timing_plan(limits: EvalLimits) -> TimingPlan:
 def sandbox_policy(limits: EvalLimits, device: str, candidate: bool = True) -> SandboxPolicy:
     """Candidates get every isolation layer available; the trusted reference runs as a plain child."""
     return SandboxPolicy(
-        memory_bytes=None if device.startswith("cuda") else limits.memory_bytes,
+        memory_bytes=limits.memory_bytes,
+        address_space_limit=not device.startswith("cuda"),  # CUDA reserves far more address space
         cpu_threads=limits.cpu_threads,
         stage_timeouts={
             "load": limits.load_timeout_s,

@@ -32,11 +32,14 @@ STDERR_TAIL_BYTES = 4000
 
 @dataclass(frozen=True)
 class SandboxPolicy:
-    """Limits for one child. Memory is its address space; ``None`` leaves it unbounded (CUDA needs that)."""
+    """Limits for one child. Host memory is capped by the cgroup where there is one, and by the
+    address space (``RLIMIT_AS``) where ``address_space_limit`` is set: never on CUDA, whose
+    driver reserves far more address space than it uses."""
 
     memory_bytes: int | None
     cpu_threads: int
     stage_timeouts: Mapping[str, float]
+    address_space_limit: bool = True
     max_open_files: int = 1024
     max_processes: int = 512  # threads count too; binds only for an unprivileged user
     isolation: Isolation | None = None  # None: a plain child process (the trusted reference)
@@ -212,7 +215,8 @@ def _limits_arg(policy: SandboxPolicy) -> str:
     # The process limit counts every process of the user and binds only without capabilities, so it
     # is set where the sandbox drops them (root); for an ordinary user it would count their desktop too.
     processes = policy.max_processes if isolation and isolation.drop_capabilities else 0
-    return f"{policy.memory_bytes or 0}:{policy.max_open_files}:{processes}:{landlock}"
+    address_space = (policy.memory_bytes or 0) if policy.address_space_limit else 0
+    return f"{address_space}:{policy.max_open_files}:{processes}:{landlock}"
 
 
 def apply_child_limits(arg: str, workdir: str) -> None:

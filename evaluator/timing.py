@@ -56,6 +56,28 @@ def median_is_stable(samples_us: Sequence[float], tolerance: float) -> bool:
     return abs(full - head) <= tolerance * full
 
 
+class StagedInputs:
+    """One set of input buffers whose contents change to the next input set before every sample.
+
+    The addresses stay put while the values move, so a result cached by pointer is the answer
+    to the previous sample's inputs: a wrong answer, which the checked timed outputs catch.
+    """
+
+    def __init__(self, input_sets: Sequence[Sequence[Any]]) -> None:
+        self.input_sets = input_sets
+        self.buffers = [_clone(v) for v in input_sets[0]]
+
+    def stage(self, index: int) -> Sequence[Any]:
+        for buffer, value in zip(self.buffers, self.input_sets[index % len(self.input_sets)], strict=True):
+            if hasattr(buffer, "copy_"):
+                buffer.copy_(value)
+        return self.buffers
+
+
+def _clone(value: Any) -> Any:
+    return value.clone() if hasattr(value, "clone") else value
+
+
 def _sample(
     measure: Callable[[Sequence[Any]], tuple[float, Any]],
     input_sets: Sequence[Sequence[Any]],
@@ -64,9 +86,10 @@ def _sample(
 ) -> list[float]:
     """Samples until the time budget is spent and the median is stable (or a hard limit is hit).
 
-    ``measure`` runs one call on one input set and returns (microseconds, output). Input sets
-    rotate, so a result cached by pointer is a wrong result for the next sample.
+    ``measure`` runs one call and returns (microseconds, output). Sample ``i`` runs on input set
+    ``i % len(input_sets)``, staged into the same buffers (see ``StagedInputs``).
     """
+    staged = StagedInputs(input_sets)
     samples: list[float] = []
     start = perf_counter()
     budget_end = start + plan.budget_ms / 1e3
@@ -78,7 +101,7 @@ def _sample(
                 break
             if now >= budget_end and len(samples) % 10 == 0 and median_is_stable(samples, plan.stability):
                 break
-        elapsed_us, output = measure(input_sets[len(samples) % len(input_sets)])
+        elapsed_us, output = measure(staged.stage(len(samples)))
         samples.append(elapsed_us)
         if on_sample is not None:
             on_sample(len(samples) - 1, output)

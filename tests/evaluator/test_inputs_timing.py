@@ -33,12 +33,15 @@ def test_summarize_median_and_iqr() -> None:
     assert stats.samples == 5
 
 
-def test_time_cpu_rotates_inputs_and_respects_sample_bounds() -> None:
-    seen: list[int] = []
-    plan = TimingPlan(warmup_ms=0.0, budget_ms=0.0, min_samples=6, max_samples=6)
-    stats = time_cpu(lambda inputs: seen.append(inputs[0]), [[0], [1], [2]], plan)
+def test_time_cpu_stages_each_input_set_into_the_same_buffers() -> None:
+    seen: list[tuple[float, int]] = []
+    plan = TimingPlan(warmup_ms=0.0, budget_ms=0.0, min_samples=6, max_samples=6, warmup_calls=0)
+    sets = [[torch.full((4,), float(k))] for k in range(3)]
+    stats = time_cpu(lambda inputs: seen.append((float(inputs[0][0]), inputs[0].data_ptr())), sets, plan)
     assert stats.samples == 6
-    assert seen[-6:] == [0, 1, 2, 0, 1, 2]
+    assert [value for value, _ in seen] == [0.0, 1.0, 2.0, 0.0, 1.0, 2.0], "the values move every sample"
+    assert len({ptr for _, ptr in seen}) == 1, "the address stays put, so a pointer cache goes stale"
+    assert all(ptr != s[0].data_ptr() for _, ptr in seen for s in sets), "the originals are never handed out"
 
 
 def test_median_stability_rule() -> None:

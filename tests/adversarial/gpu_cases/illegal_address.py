@@ -1,0 +1,19 @@
+# expect: crashed
+# A store far outside any allocation corrupts the CUDA context: crashed, and only this process dies.
+import torch
+import triton
+import triton.language as tl
+
+
+@triton.jit
+def wild_store(out_ptr, n, BLOCK: tl.constexpr):
+    offs = tl.arange(0, BLOCK) + (1 << 40)
+    tl.store(out_ptr + offs, tl.zeros([BLOCK], dtype=tl.float32))
+
+
+class ModelNew(torch.nn.Module):
+    def forward(self, x):
+        out = torch.softmax(x, dim=-1)
+        wild_store[(1,)](out, out.numel(), BLOCK=128)
+        torch.cuda.synchronize()
+        return out
