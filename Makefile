@@ -12,7 +12,7 @@ RUN_BUDGET  ?= 24
 RUN_DEVICE  ?= $(if $(HAS_CUDA),cuda:0,cpu)
 EXPORT_DIR  ?= exported/$(RUN_PROBLEM)
 
-.PHONY: run test lint typecheck unit install clean
+.PHONY: run test lint typecheck unit install clean gpu-bench
 
 $(STAMP): pyproject.toml Makefile
 	python3 -m venv $(VENV)
@@ -40,6 +40,12 @@ unit: $(STAMP)
 	$(PY) -m pytest -q
 
 test: $(STAMP) lint typecheck unit
+
+# On a machine with a GPU: the GPU tests, then the GPU benchmarks (JSON under benchmarks/results/).
+gpu-bench: $(STAMP)
+	$(PY) -m pytest -q -m gpu tests
+	$(PY) benchmarks/gpu_timing.py
+	$(PY) benchmarks/gpu_evaluator.py
 
 clean:
 	rm -rf $(VENV) exported crucible.db .mypy_cache .ruff_cache .pytest_cache
