@@ -10,6 +10,7 @@ import ast
 import json
 import re
 from dataclasses import dataclass, field
+from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -98,76 +99,9 @@ def render_module(source: str, provenance: Provenance) -> str:
     return _header(provenance) + "".join(lines[:at]) + config + "".join(lines[at:])
 
 
-TEST_TEMPLATE = '''"""Checks the exported {problem} kernel against its reference on fresh random inputs."""
-
-import importlib.util
-import os
-import random
-from pathlib import Path
-
-import pytest
-import torch
-
-HERE = Path(__file__).parent
-DEVICE = "cuda" if torch.cuda.is_available() else "cpu"
-if DEVICE == "cpu":
-    os.environ.setdefault("TRITON_INTERPRET", "1")  # Triton kernels run under the interpreter on the CPU
-DEFAULT_TOLERANCES = {{
-    "float64": (1e-7, 1e-7),
-    "float32": (1e-4, 1e-4),
-    "float16": (1e-2, 1e-2),
-    "bfloat16": (2e-2, 2e-2),
-}}
-
-
-def _load(name):
-    spec = importlib.util.spec_from_file_location(name, HERE / f"{{name}}.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-reference = _load("{reference}")
-kernel = _load("{module}")
-SHAPES = [s for s in getattr(reference, "SHAPES", [{{}}]) if DEVICE in s.get("devices", ("cpu", "cuda"))]
-
-
-def _sizes(shape):
-    return {{k: v for k, v in shape.items() if k not in ("name", "devices")}}
-
-
-def _tolerance(dtype):
-    name = str(dtype).removeprefix("torch.")
-    declared = getattr(reference, "TOLERANCES", {{}}).get(name)
-    if declared:
-        return declared["atol"], declared["rtol"]
-    return DEFAULT_TOLERANCES.get(name, (1e-4, 1e-4))
-
-
-@pytest.mark.parametrize("shape", SHAPES, ids=lambda s: s.get("name", "default"))
-@pytest.mark.parametrize("trial", range(2))
-def test_matches_reference_on_fresh_inputs(shape, trial):
-    seed = random.SystemRandom().randrange(2**31)
-    torch.manual_seed(seed)
-    raw_inputs = reference.get_inputs(**_sizes(shape))
-    inputs = [x.to(DEVICE) if isinstance(x, torch.Tensor) else x for x in raw_inputs]
-    init = reference.get_init_inputs()
-    torch.manual_seed(seed)
-    expected_model = reference.Model(*init).to(DEVICE)
-    torch.manual_seed(seed)
-    candidate_model = kernel.ModelNew(*init).to(DEVICE)
-    with torch.no_grad():
-        expected = expected_model(*inputs)
-        actual = candidate_model(*inputs)
-    expected = list(expected) if isinstance(expected, (tuple, list)) else [expected]
-    actual = list(actual) if isinstance(actual, (tuple, list)) else [actual]
-    assert len(actual) == len(expected)
-    for ref, out in zip(expected, actual):
-        assert type(out) is torch.Tensor and out.shape == ref.shape and out.dtype == ref.dtype
-        atol, rtol = _tolerance(ref.dtype)
-        scale = max(1.0, float(ref.double().pow(2).mean().sqrt())) if ref.is_floating_point() else 1.0
-        torch.testing.assert_close(out, ref, atol=atol * scale, rtol=rtol, msg=f"seed {{seed}}")
-'''
+def exported_test_template() -> str:
+    """The exported pytest file, kept as package data: it is the user's code, not Crucible's."""
+    return resources.files("kernels").joinpath("templates/exported_test.py.tmpl").read_text()
 
 
 def export_kernel(source: str, problem_source: str, provenance: Provenance, out_dir: Path) -> ExportedFiles:
@@ -180,7 +114,9 @@ def export_kernel(source: str, problem_source: str, provenance: Provenance, out_
     module.write_text(render_module(source, provenance))
     reference.write_text(problem_source)
     test.write_text(
-        TEST_TEMPLATE.format(problem=provenance.problem, reference=reference.stem, module=module.stem)
+        exported_test_template().format(
+            problem=provenance.problem, reference=reference.stem, module=module.stem
+        )
     )
     (out_dir / "provenance.json").write_text(json.dumps(_provenance_dict(provenance), indent=2, default=str))
     return ExportedFiles(out_dir, module, reference, test)

@@ -6,7 +6,7 @@ evaluator: a real reference process, one fresh sandboxed process per candidate.
 
 from __future__ import annotations
 
-import re
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -17,6 +17,8 @@ from evaluator.limits import EvalLimits
 from evaluator.types import EvalResult, Status
 from kernels.candidate import make_candidate
 from kernels.problem import load_problem
+
+ExpectedStatus = Callable[[Path], Status]
 
 CASES = Path(__file__).parent / "cases"
 FAST_LIMITS = EvalLimits(
@@ -29,12 +31,6 @@ FAST_LIMITS = EvalLimits(
     min_samples=3,
     max_samples=50,
 )
-
-
-def expected_status(path: Path) -> Status:
-    match = re.search(r"^# expect: (\w+)", path.read_text(), re.MULTILINE)
-    assert match, f"{path.name} lacks an '# expect:' header"
-    return Status(match.group(1))
 
 
 CASE_FILES = sorted(CASES.glob("*.py"))
@@ -56,7 +52,9 @@ def verdicts(tmp_path_factory: pytest.TempPathFactory) -> dict[str, EvalResult]:
 
 
 @pytest.mark.parametrize("case", CASE_FILES, ids=lambda p: p.stem)
-def test_case_gets_expected_status(case: Path, verdicts: dict[str, EvalResult]) -> None:
+def test_case_gets_expected_status(
+    case: Path, verdicts: dict[str, EvalResult], expected_status: ExpectedStatus
+) -> None:
     result = verdicts[case.stem]
     assert result.status is expected_status(case), f"{case.stem}: {result.status.value}: {result.reason}"
     assert result.reason

@@ -6,7 +6,7 @@ or fail depending on address reuse, so it only has to not be ranked when it is w
 
 from __future__ import annotations
 
-import re
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -18,6 +18,8 @@ from evaluator.limits import EvalLimits
 from evaluator.types import EvalResult, Status
 from kernels.candidate import make_candidate
 from kernels.problem import load_problem
+
+ExpectedStatus = Callable[[Path], Status]
 
 HERE = Path(__file__).parent
 CASES = sorted((HERE / "cases").glob("*.py")) + sorted((HERE / "gpu_cases").glob("*.py"))
@@ -31,12 +33,6 @@ LIMITS = EvalLimits(
     max_samples=200,
 )
 pytestmark = pytest.mark.gpu
-
-
-def expected(path: Path) -> Status:
-    match = re.search(r"^# expect: (\w+)", path.read_text(), re.MULTILINE)
-    assert match
-    return Status(match.group(1))
 
 
 @pytest.fixture(scope="module")
@@ -54,9 +50,9 @@ def verdicts(tmp_path_factory: pytest.TempPathFactory) -> dict[str, EvalResult]:
 
 
 @pytest.mark.parametrize("case", CASES, ids=lambda p: p.stem)
-def test_gpu_case(case: Path, verdicts: dict[str, EvalResult]) -> None:
+def test_gpu_case(case: Path, verdicts: dict[str, EvalResult], expected_status: ExpectedStatus) -> None:
     result = verdicts[case.stem]
-    want = expected(case)
+    want = expected_status(case)
     if case.stem == "memory_hog" and not detect_isolation().cgroups:
         pytest.skip("host memory is capped by the cgroup on CUDA, and there is none here")
     if case.stem == "honest_triton":
@@ -65,6 +61,6 @@ def test_gpu_case(case: Path, verdicts: dict[str, EvalResult]) -> None:
 
 
 def test_triton_on_gpu_is_timed_and_ranked(verdicts: dict[str, EvalResult]) -> None:
-    result = verdicts["honest_triton_gpu"]
+    result = verdicts["honest_triton"]
     assert not result.interpreted and result.speedup is not None
     assert result.device is not None and result.device.kind == "cuda" and result.device.driver
