@@ -14,7 +14,9 @@ from typing import Any
 import psutil
 import torch
 
-from evaluator.devices import read_clocks
+from evaluator.devices import cpu_name, nvidia_driver, read_clocks
+from evaluator.messages import Channel
+from evaluator.timing import TimingStats
 from evaluator.types import DeviceInfo, Status
 
 # A kernel fault poisons the whole CUDA context: nothing more can run in this process.
@@ -70,6 +72,22 @@ def plain_outputs(out: Any) -> list[torch.Tensor]:
                 f"returned {type(item).__module__}.{type(item).__qualname__}, not a plain torch.Tensor"
             )
     return items
+
+
+def save_outputs(outputs: Sequence[torch.Tensor], path: str | Path) -> None:
+    """Write outputs for the parent to compare: detached CPU copies, loadable with weights_only."""
+    torch.save([o.detach().to("cpu").clone() for o in outputs], path)
+
+
+def send_timing(channel: Channel, shape: str, stats: TimingStats) -> None:
+    channel.send(
+        "timing",
+        shape=shape,
+        median_us=stats.median_us,
+        iqr_us=stats.iqr_us,
+        samples=stats.samples,
+        method=stats.method,
+    )
 
 
 def load_tensors(path: str | Path) -> Any:
@@ -296,24 +314,7 @@ def device_info(device: str) -> DeviceInfo:
             "clocks": read_clocks(int(device.split(":")[1]) if ":" in device else 0),
         }
         return DeviceInfo(
-            device, "cuda", props.name, _nvidia_driver(), torch.__version__, triton_version, extra
+            device, "cuda", props.name, nvidia_driver(), torch.__version__, triton_version, extra
         )
     extra = {"threads": torch.get_num_threads(), "machine": platform.machine()}
-    return DeviceInfo("cpu", "cpu", _cpu_name(), None, torch.__version__, triton_version, extra)
-
-
-def _cpu_name() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
-
-
-def _nvidia_driver() -> str | None:
-    try:
-        return Path("/proc/driver/nvidia/version").read_text().split("Kernel Module")[1].split()[0]
-    except (OSError, IndexError):
-        return None
+    return DeviceInfo("cpu", "cpu", cpu_name(), None, torch.__version__, triton_version, extra)

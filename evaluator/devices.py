@@ -99,7 +99,7 @@ def _cpu_spec(measure_bandwidth: bool) -> DeviceSpec:
     return DeviceSpec(
         key="cpu",
         kind="cpu",
-        name=_cpu_name(),
+        name=cpu_name(),
         memory_bytes=int(psutil.virtual_memory().total),
         sm_count=None,
         l2_bytes=_cpu_cache_bytes(level=2),
@@ -125,7 +125,7 @@ def _cuda_spec(index: int, measure_bandwidth: bool) -> DeviceSpec:
         l2_bytes=int(getattr(props, "L2_cache_size", 0)) or None,
         copy_gbps=measure_cuda_copy_gbps(index) if measure_bandwidth else None,
         peak=peak_for(props.name),
-        driver=str(driver) if driver is not None else _nvidia_driver(),
+        driver=str(driver) if driver is not None else nvidia_driver(),
         clocks=clocks,
     )
 
@@ -310,7 +310,7 @@ def _cudart() -> ctypes.CDLL | None:
     return None
 
 
-def _cpu_name() -> str:
+def cpu_name() -> str:
     try:
         for line in Path("/proc/cpuinfo").read_text().splitlines():
             if line.startswith("model name"):
@@ -357,7 +357,7 @@ def _cpu_clocks() -> dict[str, float | str]:
     return clocks
 
 
-def _nvidia_driver() -> str | None:
+def nvidia_driver() -> str | None:
     try:
         return Path("/proc/driver/nvidia/version").read_text().split("Kernel Module")[1].split()[0]
     except (OSError, IndexError):

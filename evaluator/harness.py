@@ -42,7 +42,9 @@ def run(job: CandidateJob, channel: Channel) -> None:
 
     torch.set_num_threads(job.cpu_threads)
     device = "cuda:0" if job.device.startswith("cuda") else "cpu"
-    channel.send("device", info=rt.device_info(job.device).to_dict())
+    info = rt.device_info(job.device)  # once: on CUDA it reads the clocks
+    channel.send("device", info=info.to_dict())
+    device_peak = peak_for(info.name) if device.startswith("cuda") else None
     guard = rt.IntegrityGuard()
     rng = random.SystemRandom()
 
@@ -117,7 +119,7 @@ def run(job: CandidateJob, channel: Channel) -> None:
             return fail(
                 Status.REJECTED, f"shape {trial.shape}: the call modified input(s) {changed} in place"
             )
-        torch.save([o.detach().to("cpu").clone() for o in outputs], trial.output_path)
+        rt.save_outputs(outputs, trial.output_path)
         channel.send("trial", shape=trial.shape, index=trial.index, peak_mem_bytes=peak.peak_bytes)
     channel.send("stage", stage="timing")
     plan = TimingPlan(**job.timing)
@@ -136,7 +138,7 @@ def run(job: CandidateJob, channel: Channel) -> None:
                 flops=timing.flops,
                 bytes_moved=timing.bytes_moved,
                 median_us=stats.median_us,
-                peak=peak_for(rt.device_info(job.device).name) if device.startswith("cuda") else None,
+                peak=device_peak,
             )
             channel.send("profile", shape=timing.shape, report=report.to_dict())
         for sample, output in watcher.kept():
@@ -146,16 +148,9 @@ def run(job: CandidateJob, channel: Channel) -> None:
                 return fail(Status.REJECTED, f"shape {timing.shape} while timing: {exc}")
             index = sample % len(input_sets)
             path = Path(job.trials[0].output_path).parent / f"timed_{timing.shape}_{sample}.pt"
-            torch.save([o.detach().to("cpu").clone() for o in outputs], path)
+            rt.save_outputs(outputs, path)
             channel.send("timed_output", shape=timing.shape, index=index, sample=sample, path=str(path))
-        channel.send(
-            "timing",
-            shape=timing.shape,
-            median_us=stats.median_us,
-            iqr_us=stats.iqr_us,
-            samples=stats.samples,
-            method=stats.method,
-        )
+        rt.send_timing(channel, timing.shape, stats)
     channel.send("stage", stage="done")
 
 

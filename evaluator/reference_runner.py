@@ -54,18 +54,11 @@ def run(job: ReferenceJob, channel: Channel) -> None:
                 outputs = rt.plain_outputs(result)
             except rt.NotPlainOutput as exc:
                 raise RuntimeError(f"the reference Model {exc}") from None
-            torch.save([o.detach().to("cpu").clone() for o in outputs], out / f"expected_{name}_{index}.pt")
+            rt.save_outputs(outputs, out / f"expected_{name}_{index}.pt")
             input_sets.append(on_device)
             channel.send("trial", shape=name, index=index, peak_mem_bytes=peak.peak_bytes)
         stats = time_call(device, call, input_sets, TimingPlan(**job.timing))
-        channel.send(
-            "timing",
-            shape=name,
-            median_us=stats.median_us,
-            iqr_us=stats.iqr_us,
-            samples=stats.samples,
-            method=stats.method,
-        )
+        rt.send_timing(channel, name, stats)
     channel.send("stage", stage="done")
 
 

@@ -6,7 +6,7 @@ that read them is closed, to pass between threads, or to serialize.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -119,44 +119,16 @@ def run_record(run: RunRow, problem: ProblemRow) -> RunRecord:
     )
 
 
+SHAPE_METRIC_FIELDS = tuple(f.name for f in fields(ShapeMetrics))  # one column per field, same name
+
+
 def shape_metrics(row: EvaluationRow) -> ShapeMetrics:
-    return ShapeMetrics(
-        shape=row.shape,
-        median_us=row.median_us,
-        iqr_us=row.iqr_us,
-        samples=row.samples,
-        max_abs_err=row.max_abs_err,
-        max_rel_err=row.max_rel_err,
-        peak_mem_bytes=row.peak_mem_bytes,
-        ref_median_us=row.ref_median_us,
-        ref_iqr_us=row.ref_iqr_us,
-        speedup=row.speedup,
-        achieved_gbps=row.achieved_gbps,
-        achieved_tflops=row.achieved_tflops,
-        peak_fraction=row.peak_fraction,
-        interpreted=row.interpreted,
-    )
+    return ShapeMetrics(**{name: getattr(row, name) for name in SHAPE_METRIC_FIELDS})
 
 
 def evaluation_row(candidate_id: int, position: int, metrics: ShapeMetrics) -> EvaluationRow:
-    return EvaluationRow(
-        candidate_id=candidate_id,
-        position=position,
-        shape=metrics.shape,
-        median_us=metrics.median_us,
-        iqr_us=metrics.iqr_us,
-        samples=metrics.samples,
-        max_abs_err=metrics.max_abs_err,
-        max_rel_err=metrics.max_rel_err,
-        peak_mem_bytes=metrics.peak_mem_bytes,
-        ref_median_us=metrics.ref_median_us,
-        ref_iqr_us=metrics.ref_iqr_us,
-        speedup=metrics.speedup,
-        achieved_gbps=metrics.achieved_gbps,
-        achieved_tflops=metrics.achieved_tflops,
-        peak_fraction=metrics.peak_fraction,
-        interpreted=metrics.interpreted,
-    )
+    values = {name: getattr(metrics, name) for name in SHAPE_METRIC_FIELDS}
+    return EvaluationRow(candidate_id=candidate_id, position=position, **values)
 
 
 def verdict_values(result: EvalResult) -> dict[str, Any]:
