@@ -21,6 +21,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import replace
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -28,7 +29,7 @@ from rich.console import Console
 from rich.table import Table
 
 from evaluator.evaluate import Evaluator
-from evaluator.executor import MultiDeviceExecutor
+from evaluator.executor import LocalExecutor, MultiDeviceExecutor
 from evaluator.limits import EvalLimits
 from kernels.candidate import make_candidate
 from kernels.problem import load_problem
@@ -53,7 +54,8 @@ def main() -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--repeats", type=int, default=8)
+    parser.add_argument("--repeats", type=int, default=8, help="candidates timed for the overhead figures")
+    parser.add_argument("--verdict-slots", type=int, default=4, help="adversarial cases run at once on GPU 0")
     args = parser.parse_args()
     import torch
 
@@ -91,7 +93,11 @@ def main() -> int:
             t0 = time.perf_counter()
             assert all(f.result().ok for f in [executor.submit(c) for c in batch])
             parallel_s = time.perf_counter() - t0
-            verdicts = {p.stem: executor.submit(make_candidate(p.read_text())) for p in CASES}
+        # Verdicts do not depend on having the GPU alone: several cases share GPU 0 to save time.
+        shared_limits = replace(limits, gpu_memory_fraction=1 / args.verdict_slots)
+        verdict_evaluator = Evaluator(problem, devices[0], shared_limits, 5, workroot=Path(tmp) / "verdicts")
+        with LocalExecutor(verdict_evaluator, slots=args.verdict_slots) as shared:
+            verdicts = {p.stem: shared.submit(make_candidate(p.read_text())) for p in CASES}
             adversarial = {k: (f.result().status.value, f.result().reason) for k, f in verdicts.items()}
     wrong = {k: v for k, v in adversarial.items() if v[0] != expected(next(p for p in CASES if p.stem == k))}
     report = {

@@ -228,16 +228,34 @@ def poison_free_memory(device: str) -> None:
     A kernel that skips its work and returns ``torch.empty`` would otherwise hand back memory
     that still holds an earlier, correct answer. On the CPU, large allocations come fresh from
     the OS (zeroed) and the rotating inputs make any stale answer a wrong one.
+
+    Free space is fragmented over many cached blocks, so each free block is claimed by a request
+    of its own size (the allocator's best fit hands back that very block). One request for the
+    total would not fit any of them: it would reserve new memory, poison that, and leave the old
+    blocks as they were.
     """
     if not device.startswith("cuda"):
         return
     torch.cuda.synchronize()
-    free = torch.cuda.memory_reserved() - torch.cuda.memory_allocated()
-    if free >= 4:
-        blob = torch.empty(free // 4, dtype=torch.float32, device=device)
+    reserved_before = torch.cuda.memory_reserved()
+    index = torch.cuda.current_device()
+    sizes = sorted(
+        (
+            int(block["size"])
+            for segment in torch.cuda.memory_snapshot()
+            if segment.get("device", index) == index
+            for block in segment.get("blocks", [])
+            if block.get("state") == "inactive" and int(block.get("size", 0)) >= 4
+        ),
+        reverse=True,
+    )
+    blobs = [torch.empty(size // 4, dtype=torch.float32, device=device) for size in sizes]
+    for blob in blobs:
         blob.fill_(float("nan"))
-        torch.cuda.synchronize()
-        del blob
+    torch.cuda.synchronize()
+    del blobs
+    if torch.cuda.memory_reserved() > reserved_before:
+        torch.cuda.empty_cache()  # a request that found no block of its own reserved new memory
 
 
 def settled_on_other_streams(outputs: list[torch.Tensor]) -> bool:

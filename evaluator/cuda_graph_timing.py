@@ -15,7 +15,8 @@ And the next flush in the graph pays for writing back the call's dirty L2 lines 
 size of output), which ``time_cuda`` leaves outside its events: large outputs read a bit higher.
 
 A call that synchronizes with the host, or does anything else CUDA graphs forbid, cannot be
-captured; ``GraphCaptureError`` then says so, and the caller falls back to ``time_cuda``. Graph
+captured; ``GraphCaptureError`` then says so, and the caller falls back to ``time_cuda``. A failed
+capture leaves CUDA's random number generator unusable in that process, so draw inputs first. Graph
 replays hand no outputs back for checking, so use this beside event timing, not instead of it.
 """
 

@@ -193,6 +193,7 @@ class Evaluator:
             cpu_threads=self.limits.cpu_threads,
             interpreted=interpreted,
             problem_stem=self.problem.module_stem,
+            gpu_memory_fraction=self.limits.gpu_memory_fraction,
         )
 
     def _run_child(

@@ -42,6 +42,8 @@ def run(job: CandidateJob, channel: Channel) -> None:
 
     torch.set_num_threads(job.cpu_threads)
     device = "cuda:0" if job.device.startswith("cuda") else "cpu"
+    if device != "cpu" and job.gpu_memory_fraction < 1.0:
+        torch.cuda.set_per_process_memory_fraction(job.gpu_memory_fraction, 0)
     info = rt.device_info(job.device)  # once: on CUDA it reads the clocks
     channel.send("device", info=info.to_dict())
     device_peak = peak_for(info.name) if device.startswith("cuda") else None

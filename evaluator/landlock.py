@@ -102,6 +102,10 @@ def restrict(write_paths: Iterable[str], read_paths: Iterable[str] | None = None
         device_access = READ_FILE | WRITE_FILE | READ_DIR | (IOCTL_DEV if abi >= 5 else 0)
         rules = [(p, READ) for p in (read_paths if read_paths is not None else default_read_paths())]
         rules += [("/dev", device_access)]
+        # The CUDA driver opens files of its own process under /proc for writing (with O_TRUNC) at
+        # init, and fails with "OS call failed" when it may not. /proc/self resolves to this
+        # process alone, so nothing system-wide under /proc becomes writable.
+        rules += [("/proc/self", READ_FILE | WRITE_FILE | TRUNCATE)]
         rules += [(p, writable) for p in write_paths]
         for path, access in rules:
             _add_rule(libc, add_rule, ruleset, path, access & handled)

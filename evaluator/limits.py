@@ -26,6 +26,9 @@ class EvalLimits:
     profile: bool = True  # profiler feedback per shape after timing (torch profiler; ncu where enabled)
     sandbox: bool = True  # OS isolation for candidates where the machine allows it (evaluator.isolation)
     max_processes: int = 4096
+    # Share of the GPU's memory one candidate may allocate through PyTorch; below 1.0 only where
+    # several slots share a GPU, so that one candidate's hoarding cannot starve the others.
+    gpu_memory_fraction: float = 1.0
 
     def stage_timeout(self, stage: str) -> float:
         return {

@@ -47,6 +47,7 @@ class CandidateJob:
     cpu_threads: int
     interpreted: bool
     problem_stem: str
+    gpu_memory_fraction: float = 1.0
 
 
 @dataclass(frozen=True)

@@ -42,6 +42,7 @@ class Settings(BaseSettings):
     interpreted_samples: int = Field(default=2, ge=1)
     sandbox: bool = True
     max_processes: int = Field(default=4096, ge=16)
+    gpu_memory_fraction: float = Field(default=1.0, gt=0, le=1)
     max_plausible_speedup: float = Field(default=25.0, gt=1)
     reverify: bool = True
     profile: bool = True
@@ -69,6 +70,7 @@ class Settings(BaseSettings):
             interpreted_samples=self.interpreted_samples,
             sandbox=self.sandbox,
             max_processes=self.max_processes,
+            gpu_memory_fraction=self.gpu_memory_fraction,
             max_plausible_speedup=self.max_plausible_speedup,
             reverify=self.reverify,
             profile=self.profile,

@@ -23,14 +23,18 @@ ExpectedStatus = Callable[[Path], Status]
 
 HERE = Path(__file__).parent
 CASES = sorted((HERE / "cases").glob("*.py")) + sorted((HERE / "gpu_cases").glob("*.py"))
+# Verdicts do not depend on having the GPU alone, so several cases share it to keep the suite short;
+# each may then use only its share of the GPU's memory, so one case's hoarding cannot starve another.
+VERDICT_SLOTS = 4
 LIMITS = EvalLimits(
     load_timeout_s=60,
-    correctness_timeout_s=30,
+    correctness_timeout_s=60,
     timing_timeout_s=60,
     warmup_ms=5,
     timing_budget_ms=30,
     min_samples=5,
     max_samples=200,
+    gpu_memory_fraction=1 / VERDICT_SLOTS,
 )
 pytestmark = pytest.mark.gpu
 
@@ -44,7 +48,7 @@ def verdicts(tmp_path_factory: pytest.TempPathFactory) -> dict[str, EvalResult]:
         secret_seed=99,
         workroot=tmp_path_factory.mktemp("gpu_adversarial"),
     )
-    with LocalExecutor(evaluator, slots=1) as executor:
+    with LocalExecutor(evaluator, slots=VERDICT_SLOTS) as executor:
         futures = {p.stem: executor.submit(make_candidate(p.read_text())) for p in CASES}
         return {name: future.result() for name, future in futures.items()}
 
