@@ -13,10 +13,12 @@ import threading
 import time
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 from evaluator.inputs import derive_seed
 from evaluator.limits import EvalLimits
-from evaluator.messages import CandidateJob, TimingSpec, TrialSpec, write_job
+from evaluator.messages import CandidateJob, TimingSpec, TrialSpec, read_candidate_job, write_job
+from evaluator.ncu_pass import NcuPass, merge_ncu
 from evaluator.observer import CandidateObserver
 from evaluator.plausibility import implausibility, settle, verification_limits
 from evaluator.reference import (
@@ -59,6 +61,7 @@ class Evaluator:
         self.workroot.mkdir(parents=True, exist_ok=True)
         self._reference: ReferenceData | None = None
         self._lock = threading.Lock()
+        self.ncu = NcuPass(limits, device)
 
     def reference(self) -> ReferenceData:
         with self._lock:
@@ -89,12 +92,15 @@ class Evaluator:
             return gated
         reference = self.reference()
         workdir = Path(tempfile.mkdtemp(prefix=f"cand-{candidate.hash}-", dir=self.workroot))
+        ncu_report = None
         try:
             observed, exit_info, stage = self._run_child(candidate, reference, workdir, interpreted)
+            status, reason = self._verdict(observed, exit_info, stage)
+            if status is Status.OK and not interpreted:
+                ncu_report = self._ncu_pass(observed, reference, workdir)
         finally:
             if not self.keep_workdirs:
                 shutil.rmtree(workdir, ignore_errors=True)
-        status, reason = self._verdict(observed, exit_info, stage)
         shapes = self._metrics(observed, reference, interpreted) if status is Status.OK else ()
         result = self._result(
             status,
@@ -106,7 +112,7 @@ class Evaluator:
             observed.device or reference.device,
         )
         if status is Status.OK:
-            result = replace(result, profile=observed.profile())
+            result = replace(result, profile=merge_ncu(observed.profile(), ncu_report))
         why = implausibility(result, self.limits.max_plausible_speedup) if self.limits.reverify else None
         return self._reverify(candidate, result, why) if why else result
 
@@ -213,6 +219,24 @@ class Evaluator:
                 break
         stage = proc.stage
         return observer, proc.finish(), stage
+
+    def _ncu_pass(
+        self, observed: CandidateObserver, reference: ReferenceData, workdir: Path
+    ) -> dict[str, Any] | None:
+        """Nsight Compute on the largest shape, in the candidate's own workdir and sandbox."""
+        if not self.ncu.enabled:
+            return None
+        shape = reference.shapes[-1].name
+        timing = next(t for t in read_candidate_job(workdir / "job.json").timings if t.shape == shape)
+        device = observed.device or reference.device
+        return self.ncu.profile(
+            workdir / "job.json",
+            child_environment(workdir, device_env(self.device, False), self.limits.cpu_threads),
+            sandbox_policy(self.limits, self.device),
+            timing,
+            observed.timings[shape].median_us,
+            peak_for(device.name),
+        )
 
     def _verdict(self, observed: CandidateObserver, exit_info: ChildExit, stage: str) -> tuple[Status, str]:
         if observed.verdict:

@@ -15,7 +15,7 @@ import csv
 import shutil
 import subprocess
 import tempfile
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -241,8 +241,13 @@ def profile_with_ncu(
     timeout_s: float = 300.0,
     env: Mapping[str, str] | None = None,
     cwd: str | None = None,
+    wrap: Callable[[list[str]], list[str]] | None = None,
 ) -> ProfileReport:
-    """Run ``python_cmd`` under ncu and report its kernels; ``calls`` is how many calls it profiles."""
+    """Run ``python_cmd`` under ncu and report its kernels; ``calls`` is how many calls it profiles.
+
+    ``wrap`` prefixes the whole ncu command (the sandbox's namespaces), so ncu and the process
+    it watches share them.
+    """
     ncu = find_ncu()
     if ncu is None:
         raise ProfilerError("Nsight Compute (ncu) is not installed; install Nsight Compute")
@@ -258,6 +263,8 @@ def profile_with_ncu(
             launch_count=launch_count,
             profile_from_start=profile_from_start,
         )
+        if wrap is not None:
+            cmd = wrap(cmd)
         try:
             done = subprocess.run(
                 cmd,

@@ -90,7 +90,7 @@ class SandboxedProcess:
         self._stderr_path = workdir / "stderr.txt"
         read_fd, write_fd = os.pipe()
         self._read_fd = read_fd
-        cmd = [sys.executable, "-m", module, str(job_path), str(write_fd), _limits_arg(policy)]
+        cmd = [sys.executable, "-m", module, str(job_path), str(write_fd), child_limits_arg(policy)]
         self._cgroup: Cgroup | None = None
         if policy.isolation is not None:
             if policy.isolation.cgroups:
@@ -209,7 +209,8 @@ class SandboxedProcess:
             return ""
 
 
-def _limits_arg(policy: SandboxPolicy) -> str:
+def child_limits_arg(policy: SandboxPolicy) -> str:
+    """The hard limits a child applies to itself first thing, as one command-line argument."""
     isolation = policy.isolation
     landlock = int(bool(isolation and isolation.landlock_abi))
     # The process limit counts every process of the user and binds only without capabilities, so it

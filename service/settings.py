@@ -43,6 +43,7 @@ class Settings(BaseSettings):
     sandbox: bool = True
     max_processes: int = Field(default=4096, ge=16)
     gpu_memory_fraction: float = Field(default=1.0, gt=0, le=1)
+    ncu: bool = True
     max_plausible_speedup: float = Field(default=25.0, gt=1)
     reverify: bool = True
     profile: bool = True
@@ -71,6 +72,7 @@ class Settings(BaseSettings):
             sandbox=self.sandbox,
             max_processes=self.max_processes,
             gpu_memory_fraction=self.gpu_memory_fraction,
+            ncu=self.ncu,
             max_plausible_speedup=self.max_plausible_speedup,
             reverify=self.reverify,
             profile=self.profile,
