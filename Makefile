@@ -12,7 +12,7 @@ RUN_BUDGET  ?= 24
 RUN_DEVICE  ?= $(if $(HAS_CUDA),cuda:0,cpu)
 EXPORT_DIR  ?= exported/$(RUN_PROBLEM)
 
-.PHONY: run test lint typecheck unit install clean gpu-bench
+.PHONY: run test lint typecheck unit install clean gpu-bench gpu-bench-system
 
 $(STAMP): pyproject.toml Makefile
 	python3 -m venv $(VENV)
@@ -42,10 +42,18 @@ unit: $(STAMP)
 test: $(STAMP) lint typecheck unit
 
 # On a machine with a GPU: the GPU tests, then the GPU benchmarks (JSON under benchmarks/results/).
+define GPU_BENCH
+$(1) -m pytest -q -m gpu tests
+$(1) benchmarks/gpu_timing.py
+$(1) benchmarks/gpu_evaluator.py
+endef
 gpu-bench: $(STAMP)
-	$(PY) -m pytest -q -m gpu tests
-	$(PY) benchmarks/gpu_timing.py
-	$(PY) benchmarks/gpu_evaluator.py
+	$(call GPU_BENCH,$(PY))
+
+# The same with the host's own python3, for GPU hosts whose Python already holds CUDA torch and
+# Crucible (`pip install --no-deps --no-build-isolation -e .` plus its dependencies).
+gpu-bench-system:
+	$(call GPU_BENCH,python3)
 
 clean:
 	rm -rf $(VENV) exported crucible.db .mypy_cache .ruff_cache .pytest_cache

@@ -21,6 +21,7 @@ from evaluator.messages import CandidateJob, TimingSpec, TrialSpec, read_candida
 from evaluator.ncu_pass import NcuPass, merge_ncu
 from evaluator.observer import CandidateObserver
 from evaluator.plausibility import implausibility, settle, verification_limits
+from evaluator.preflight import run_preflight
 from evaluator.reference import (
     ReferenceData,
     device_env,
@@ -83,6 +84,15 @@ class Evaluator:
             return None
         interpreted = candidate.language is Language.TRITON and not self.device.startswith("cuda")
         return self._result(verdict.status, Stage.STATIC_GATE, verdict.reason, time.monotonic(), interpreted)
+
+    def preflight(self, candidate: Candidate) -> EvalResult | None:
+        """A verdict found on the CPU before any GPU is used (``evaluator.preflight``); None: go on."""
+        started = time.monotonic()
+        found = run_preflight(candidate, self.limits, self.workroot)
+        if found is None:
+            return None
+        interpreted = candidate.language is Language.TRITON and not self.device.startswith("cuda")
+        return self._result(found[0], Stage.LOAD, found[1], started, interpreted)
 
     def evaluate(self, candidate: Candidate) -> EvalResult:
         started = time.monotonic()

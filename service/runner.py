@@ -103,8 +103,8 @@ def execute_run(
     store.set_run_status(run_id, RunStatus.RUNNING)
     try:
         executor: LocalExecutor | MultiDeviceExecutor = (
-            MultiDeviceExecutor(evaluators)
-            if len(evaluators) > 1
+            MultiDeviceExecutor(evaluators)  # GPUs: CPU-side checks run ahead of the device slots
+            if run.device.startswith("cuda")
             else LocalExecutor(evaluators[0], slots=slots)
         )
         with executor:

@@ -49,7 +49,7 @@ def evaluators(tmp_path: Path, devices: list[str]) -> list[Evaluator]:
 
 def test_gate_verdicts_never_take_a_slot_and_slots_run_in_parallel(tmp_path: Path) -> None:
     with MultiDeviceExecutor(evaluators(tmp_path, ["cpu", "cpu"])) as executor:
-        assert executor.slots == 2
+        assert executor.slots == 3, "two device slots, and one candidate in its CPU pre-flight"
         rejected = executor.submit(make_candidate("import subprocess\n" + GOOD.format("")))
         assert rejected.done(), "the static gate answers at submission, on the CPU"
         assert rejected.result().stage is Stage.STATIC_GATE
