@@ -211,6 +211,7 @@ class TimedOutputSampler:
         self._sets = input_sets
         self._seen = [0] * input_sets
         self._kept: dict[int, tuple[int, Any]] = {}
+        self._always: list[tuple[int, Any]] = []
 
     def offer(self, sample: int, output: Any) -> None:
         group = sample % self._sets
@@ -218,8 +219,14 @@ class TimedOutputSampler:
         if self._rng.randrange(self._seen[group]) == 0:
             self._kept[group] = (sample, output)
 
-    def kept(self) -> list[tuple[int, Any]]:
-        return [self._kept[g] for g in sorted(self._kept)]
+    def check_too(self, input_set: int, output: Any) -> None:
+        """An output to check whatever the sampling, such as the one from a CUDA-graph replay."""
+        self._always.append((input_set, output))
+
+    def kept(self) -> list[tuple[int, int, Any]]:
+        """(sample, input set, output); outputs given to ``check_too`` get negative sample numbers."""
+        sampled = [(s, s % self._sets, out) for s, out in (self._kept[g] for g in sorted(self._kept))]
+        return sampled + [(-1 - i, group, out) for i, (group, out) in enumerate(self._always)]
 
 
 def poison_free_memory(device: str) -> None:

@@ -23,7 +23,7 @@ replays hand no outputs back for checking, so use this beside event timing, not 
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from time import perf_counter
 from typing import Any
 
@@ -46,11 +46,16 @@ def time_cuda_graph(
     plan: TimingPlan,
     flush_bytes: int | None = None,
     repetitions: int | None = None,
+    on_output: Callable[[int, Any], None] | None = None,
 ) -> TimingStats:
     """Median and IQR of per-call time over graph replays, on the current CUDA device.
 
     ``flush_bytes`` defaults to twice the L2 (at least 64 MiB), as ``time_cuda``'s flush does.
     ``repetitions`` (K) defaults to enough calls for a replay of about ``TARGET_GRAPH_US``.
+    ``on_output(input_set, output)`` then receives the outputs of the last call on each input
+    set, after one more replay, with those outputs poisoned beforehand: a call that does its work
+    only when not being captured leaves the poison there, and one that replays a cached answer
+    cannot be right for every input set.
     """
     import torch
 
@@ -62,10 +67,11 @@ def time_cuda_graph(
         with torch.cuda.graph(flushes_only):
             for _ in range(k):
                 flush.zero_()
+        last_outputs: dict[int, Any] = {}
         with torch.cuda.graph(with_calls):
             for j in range(k):
                 flush.zero_()
-                call(input_sets[j % len(input_sets)])
+                last_outputs[j % len(input_sets)] = call(input_sets[j % len(input_sets)])
     except RuntimeError as exc:
         raise GraphCaptureError(f"the call cannot be captured in a CUDA graph: {exc}") from exc
     for graph in (flushes_only, with_calls):
@@ -79,8 +85,21 @@ def time_cuda_graph(
         baseline_us = _replay_us(flushes_only)
         total_us = _replay_us(with_calls)
         samples.append((total_us - baseline_us) / k)
+    if on_output is not None:
+        for output in last_outputs.values():
+            for tensor in _tensors(output):
+                tensor.fill_(float("nan") if tensor.is_floating_point() else -1)
+        with_calls.replay()
+        torch.cuda.synchronize()
+        for input_set, output in sorted(last_outputs.items()):
+            on_output(input_set, output)
     del flushes_only, with_calls
     return summarize(samples, METHOD)
+
+
+def _tensors(output: Any) -> list[Any]:
+    items = output if isinstance(output, (list, tuple)) else [output]
+    return [t for t in items if hasattr(t, "fill_")]
 
 
 def _flush_buffer(flush_bytes: int | None) -> Any:

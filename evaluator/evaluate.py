@@ -112,6 +112,8 @@ class Evaluator:
             if not self.keep_workdirs:
                 shutil.rmtree(workdir, ignore_errors=True)
         shapes = self._metrics(observed, reference, interpreted) if status is Status.OK else ()
+        if shapes:
+            reason += _method_note(observed, reference)
         result = self._result(
             status,
             STAGE_OF.get(stage, Stage.LOAD),
@@ -284,7 +286,11 @@ class Evaluator:
                     peak_mem_bytes=observed.peaks.get(shape.name),
                     ref_median_us=ref_timing.median_us,
                     ref_iqr_us=ref_timing.iqr_us,
-                    speedup=None if interpreted else ref_timing.median_us / timing.median_us,
+                    speedup=(
+                        None
+                        if interpreted or timing.method != ref_timing.method
+                        else ref_timing.median_us / timing.median_us
+                    ),
                     achieved_gbps=speed.gbps if speed else None,
                     achieved_tflops=speed.tflops if speed else None,
                     peak_fraction=speed.peak_fraction if speed else None,
@@ -292,6 +298,18 @@ class Evaluator:
                 )
             )
         return tuple(metrics)
+
+
+def _method_note(observed: CandidateObserver, reference: ReferenceData) -> str:
+    """Shapes timed by another method than the reference (a call CUDA graphs cannot capture)."""
+    differing = [
+        f"{name} ({timing.method}, reference {reference.timings[name].method})"
+        for name, timing in observed.timings.items()
+        if name in reference.timings and timing.method != reference.timings[name].method
+    ]
+    if not differing:
+        return ""
+    return f"; no speedup: timed by another method than the reference: {', '.join(differing)}"
 
 
 def _death_status(code: int | None, stage: str, exit_info: ChildExit) -> tuple[Status, str]:

@@ -129,7 +129,7 @@ def run(job: CandidateJob, channel: Channel) -> None:
         input_sets = [rt.to_device(rt.load_tensors(p), device) for p in timing.inputs_paths]
         watcher = rt.TimedOutputSampler(rng, len(input_sets))
         try:
-            stats = time_call(device, call, input_sets, plan, watcher.offer)
+            stats = time_call(device, call, input_sets, plan, watcher.offer, watcher.check_too)
         except Exception as exc:
             status, reason = rt.classify_exception(exc)
             return fail(status, f"shape {timing.shape} while timing: {reason}")
@@ -143,12 +143,11 @@ def run(job: CandidateJob, channel: Channel) -> None:
                 peak=device_peak,
             )
             channel.send("profile", shape=timing.shape, report=report.to_dict())
-        for sample, output in watcher.kept():
+        for sample, index, output in watcher.kept():
             try:
                 outputs = rt.plain_outputs(output)
             except rt.NotPlainOutput as exc:
                 return fail(Status.REJECTED, f"shape {timing.shape} while timing: {exc}")
-            index = sample % len(input_sets)
             path = Path(job.trials[0].output_path).parent / f"timed_{timing.shape}_{sample}.pt"
             rt.save_outputs(outputs, path)
             channel.send("timed_output", shape=timing.shape, index=index, sample=sample, path=str(path))

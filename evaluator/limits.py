@@ -29,6 +29,7 @@ class EvalLimits:
     # Share of the GPU's memory one candidate may allocate through PyTorch; below 1.0 only where
     # several slots share a GPU, so that one candidate's hoarding cannot starve the others.
     gpu_memory_fraction: float = 1.0
+    timing_method: str = "events"  # "cuda_graph": graph replays for kernels too short for events
     ncu: bool = True  # hardware counters from Nsight Compute for passing candidates, where ncu is present
 
     def stage_timeout(self, stage: str) -> float:

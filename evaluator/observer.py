@@ -65,7 +65,8 @@ class CandidateObserver:
             comparison = self._compare(shape, index, self.outputs_dir / f"timed_{shape}_{sample}.pt")
             self.timed_checks += 1
             if not comparison.ok:
-                reason = f"shape {shape}: timed call {sample} returned a wrong result: {comparison.reason}"
+                call = f"timed call {sample}" if sample >= 0 else "the CUDA-graph replay"
+                reason = f"shape {shape}: {call} returned a wrong result: {comparison.reason}"
                 self.verdict = (Status.WRONG_OUTPUT, reason)
         elif event == "timing":
             self.timings[str(data["shape"])] = TimingStats(

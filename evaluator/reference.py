@@ -44,7 +44,13 @@ class ReferenceData:
 
 
 def timing_plan(limits: EvalLimits) -> TimingPlan:
-    return TimingPlan(limits.warmup_ms, limits.timing_budget_ms, limits.min_samples, limits.max_samples)
+    return TimingPlan(
+        limits.warmup_ms,
+        limits.timing_budget_ms,
+        limits.min_samples,
+        limits.max_samples,
+        method=limits.timing_method,
+    )
 
 
 def sandbox_policy(limits: EvalLimits, device: str, candidate: bool = True) -> SandboxPolicy:

@@ -28,6 +28,7 @@ class TimingPlan:
     warmup_calls: int = 2  # calls made before sampling even when warmup_ms has already passed
     stability: float = 0.005  # past the budget, sample until the median moves less than this
     max_overrun: float = 3.0  # ...but never longer than this many budgets
+    method: str = "events"  # on CUDA, "cuda_graph" reports graph-replay timing (evaluator.cuda_graph_timing)
 
 
 @dataclass(frozen=True)
@@ -173,6 +174,19 @@ def time_call(
     input_sets: Sequence[Sequence[Any]],
     plan: TimingPlan,
     on_sample: OnSample | None = None,
+    on_graph_output: OnSample | None = None,
 ) -> TimingStats:
-    timer = time_cuda if device.startswith("cuda") else time_cpu
-    return timer(call, input_sets, plan, on_sample)
+    """The plan's method on this device. CUDA-graph mode times with events first as well, so the
+    timed outputs are checked either way, and falls back to the event timing when the call cannot
+    be captured; ``TimingStats.method`` says which one a figure is."""
+    if not device.startswith("cuda"):
+        return time_cpu(call, input_sets, plan, on_sample)
+    events = time_cuda(call, input_sets, plan, on_sample)
+    if plan.method != "cuda_graph":
+        return events
+    from evaluator.cuda_graph_timing import GraphCaptureError, time_cuda_graph
+
+    try:
+        return time_cuda_graph(call, input_sets, plan, on_output=on_graph_output)
+    except GraphCaptureError:
+        return events

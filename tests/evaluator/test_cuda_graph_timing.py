@@ -82,3 +82,59 @@ def test_a_host_sync_cannot_be_captured() -> None:
         [sys.executable, "-c", HOST_SYNC_CAPTURE], capture_output=True, text=True, timeout=120
     )
     assert "GraphCaptureError: the call cannot be captured" in done.stdout, done.stderr[-2000:]
+
+
+@pytest.mark.gpu
+def test_replayed_outputs_are_poisoned_then_checked() -> None:
+    x = [torch.randn(256, 1024, device="cuda") for _ in range(3)]
+    honest: dict[int, torch.Tensor] = {}
+    time_cuda_graph(
+        lambda inputs: torch.softmax(inputs[0], -1), [[t] for t in x], PLAN, on_output=honest.__setitem__
+    )
+    assert sorted(honest) == [0, 1, 2]
+    assert all(torch.allclose(honest[i], torch.softmax(x[i], -1)) for i in honest)
+
+    cached: list[torch.Tensor] = []
+
+    def skips_work_when_captured(inputs: list[torch.Tensor]) -> torch.Tensor:
+        if torch.cuda.is_current_stream_capturing():
+            return cached[-1]
+        cached.append(torch.softmax(inputs[0], -1))
+        return cached[-1]
+
+    seen: dict[int, torch.Tensor] = {}
+    time_cuda_graph(skips_work_when_captured, [[t] for t in x], PLAN, on_output=seen.__setitem__)
+    assert seen and all(torch.isnan(out).all() for out in seen.values()), "the poison stays: caught"
+
+
+CAPTURE_CHEAT = """
+import torch
+
+
+class ModelNew(torch.nn.Module):
+    def forward(self, x):
+        if torch.cuda.is_current_stream_capturing():
+            return self.last
+        self.last = torch.softmax(x, dim=-1)
+        return self.last
+"""
+HONEST = (
+    "import torch\n\n\nclass ModelNew(torch.nn.Module):\n"
+    "    def forward(self, x):\n        return torch.softmax(x, dim=-1)\n"
+)
+
+
+@pytest.mark.gpu
+def test_graph_mode_evaluation_ranks_the_honest_and_catches_a_capture_cheat(tmp_path) -> None:
+    from evaluator.evaluate import Evaluator
+    from evaluator.limits import EvalLimits
+    from evaluator.types import Status
+    from kernels.candidate import make_candidate
+    from kernels.problem import load_problem
+
+    limits = EvalLimits(timing_method="cuda_graph", warmup_ms=5, timing_budget_ms=50, ncu=False)
+    evaluator = Evaluator(load_problem("softmax"), "cuda:0", limits, 11, workroot=tmp_path)
+    honest = evaluator.evaluate(make_candidate(HONEST))
+    assert honest.ok and honest.speedup is not None, honest.reason
+    cheat = evaluator.evaluate(make_candidate(CAPTURE_CHEAT))
+    assert cheat.status is Status.WRONG_OUTPUT and "CUDA-graph replay" in cheat.reason, cheat.reason

@@ -16,9 +16,12 @@ def test_every_evaluator_limit_is_a_setting(monkeypatch: pytest.MonkeyPatch) -> 
     expected = {}
     for field in dataclasses.fields(EvalLimits):
         value = getattr(defaults, field.name)
-        changed = (not value) if isinstance(value, bool) else value + 1
         if field.name == "gpu_memory_fraction":
             changed = value / 2  # a share of the GPU: at most 1
+        elif field.name == "timing_method":
+            changed = "cuda_graph"
+        else:
+            changed = (not value) if isinstance(value, bool) else value + 1
         env = (
             "CRUCIBLE_MEMORY_LIMIT_BYTES"
             if field.name == "memory_bytes"
