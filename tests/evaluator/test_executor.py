@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import textwrap
 from pathlib import Path
 
 import pytest
@@ -12,43 +11,26 @@ from evaluator.executor import MultiDeviceExecutor
 from evaluator.limits import EvalLimits
 from evaluator.types import Stage, Status
 from kernels.candidate import make_candidate
-from kernels.problem import load_problem
+from kernels.problem import Problem
 
 LIMITS = EvalLimits(warmup_ms=1, timing_budget_ms=5, min_samples=2, max_samples=5)
-PROBLEM = """
-import torch
-
-
-class Model(torch.nn.Module):
-    def forward(self, x):
-        return x.abs()
-
-
-def get_inputs():
-    return [torch.randn(16, 16)]
-
-
-def get_init_inputs():
-    return []
-"""
 GOOD = (
     "import torch\n\n\nclass ModelNew(torch.nn.Module):\n"
     "    def forward(self, x):\n        return x.abs(){}\n"
 )
 
 
-def evaluators(tmp_path: Path, devices: list[str]) -> list[Evaluator]:
-    path = tmp_path / "abs_problem.py"
-    path.write_text(textwrap.dedent(PROBLEM))
-    problem = load_problem(path)
+def evaluators(tmp_path: Path, problem: Problem, devices: list[str]) -> list[Evaluator]:
     return [
         Evaluator(problem, d, LIMITS, secret_seed=2, workroot=tmp_path / f"w{i}")
         for i, d in enumerate(devices)
     ]
 
 
-def test_gate_verdicts_never_take_a_slot_and_slots_run_in_parallel(tmp_path: Path) -> None:
-    with MultiDeviceExecutor(evaluators(tmp_path, ["cpu", "cpu"])) as executor:
+def test_gate_verdicts_never_take_a_slot_and_slots_run_in_parallel(
+    tmp_path: Path, abs_problem: Problem
+) -> None:
+    with MultiDeviceExecutor(evaluators(tmp_path, abs_problem, ["cpu", "cpu"])) as executor:
         assert executor.slots == 3, "two device slots, and one candidate in its CPU pre-flight"
         rejected = executor.submit(make_candidate("import subprocess\n" + GOOD.format("")))
         assert rejected.done(), "the static gate answers at submission, on the CPU"
@@ -59,11 +41,11 @@ def test_gate_verdicts_never_take_a_slot_and_slots_run_in_parallel(tmp_path: Pat
 
 
 @pytest.mark.gpu
-def test_every_gpu_gets_a_slot(tmp_path: Path) -> None:
+def test_every_gpu_gets_a_slot(tmp_path: Path, abs_problem: Problem) -> None:
     import torch
 
     devices = [f"cuda:{i}" for i in range(torch.cuda.device_count())]
-    with MultiDeviceExecutor(evaluators(tmp_path, devices)) as executor:
+    with MultiDeviceExecutor(evaluators(tmp_path, abs_problem, devices)) as executor:
         results = [
             executor.submit(make_candidate(GOOD.format(f" + 0 * {i}"))).result()
             for i in range(len(devices) * 2)

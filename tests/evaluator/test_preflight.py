@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import textwrap
 from pathlib import Path
 
 import pytest
@@ -13,28 +12,12 @@ from evaluator.limits import EvalLimits
 from evaluator.preflight import run_preflight
 from evaluator.types import Stage, Status
 from kernels.candidate import make_candidate
-from kernels.problem import load_problem
+from kernels.problem import Problem
 
 LIMITS = EvalLimits(load_timeout_s=20, warmup_ms=1, timing_budget_ms=5, min_samples=2, max_samples=5)
 HONEST = (
     "import torch\n\n\nclass ModelNew(torch.nn.Module):\n    def forward(self, x):\n        return x.abs()\n"
 )
-PROBLEM = """
-import torch
-
-
-class Model(torch.nn.Module):
-    def forward(self, x):
-        return x.abs()
-
-
-def get_inputs():
-    return [torch.randn(16, 16)]
-
-
-def get_init_inputs():
-    return []
-"""
 
 
 @pytest.mark.parametrize(
@@ -67,10 +50,10 @@ def test_an_import_that_hangs_times_out(tmp_path: Path) -> None:
     assert found is not None and found[0] is Status.TIMEOUT and "load limit of 3s" in found[1]
 
 
-def test_the_executor_answers_from_the_pre_flight_without_a_device(tmp_path: Path) -> None:
-    problem_path = tmp_path / "abs_problem.py"
-    problem_path.write_text(textwrap.dedent(PROBLEM))
-    evaluator = Evaluator(load_problem(problem_path), "cpu", LIMITS, 3, workroot=tmp_path / "work")
+def test_the_executor_answers_from_the_pre_flight_without_a_device(
+    tmp_path: Path, abs_problem: Problem
+) -> None:
+    evaluator = Evaluator(abs_problem, "cpu", LIMITS, 3, workroot=tmp_path / "work")
     used: list[str] = []
     evaluate = evaluator.evaluate
     evaluator.evaluate = lambda c: used.append(c.hash) or evaluate(c)  # type: ignore[method-assign]
