@@ -28,7 +28,7 @@ class NcuPass:
     """One per evaluator: whether ncu runs, and why it stopped if it did."""
 
     def __init__(self, limits: EvalLimits, device: str) -> None:
-        self.enabled = limits.ncu and device.startswith("cuda") and ncu_available()
+        self.enabled = limits.profile and limits.ncu and device.startswith("cuda") and ncu_available()
         self.timeout_s = limits.timing_timeout_s
         self.disabled_because: str | None = None
         self._lock = threading.Lock()

@@ -35,6 +35,7 @@ def verification_limits(limits: EvalLimits) -> EvalLimits:
         min_samples=limits.min_samples * 3,
         max_samples=limits.max_samples * 3,
         reverify=False,
+        ncu=False,  # the verdict needs timing; the flagged run already has its counters
     )
 
 

@@ -53,6 +53,7 @@ def test_off_on_the_cpu_and_when_turned_off(on_path: Path) -> None:
     stand_in_ncu(on_path)
     assert not NcuPass(EvalLimits(), "cpu").enabled
     assert not NcuPass(EvalLimits(ncu=False), "cuda:0").enabled
+    assert not NcuPass(EvalLimits(profile=False), "cuda:0").enabled, "no profiler feedback at all"
     assert NcuPass(EvalLimits(), "cuda:0").enabled
 
 

@@ -24,6 +24,7 @@ def test_flags_speedups_above_the_bound_and_beyond_the_roofline() -> None:
 def test_verification_takes_more_samples_and_does_not_recurse() -> None:
     limits = verification_limits(EvalLimits(min_samples=10, timing_budget_ms=100))
     assert limits.min_samples == 30 and limits.timing_budget_ms == 300 and not limits.reverify
+    assert not limits.ncu, "re-verification needs timing, not another Nsight Compute pass"
 
 
 def test_settle_confirms_rejects_or_keeps_suspect() -> None:
