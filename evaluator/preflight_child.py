@@ -2,8 +2,9 @@
 
 Run as ``python -m evaluator.preflight_child JOB_JSON MESSAGE_FD LIMITS`` in the candidate's
 sandbox. Only failures that cannot depend on the device become verdicts: a syntax error, a
-module that cannot be found, no ``ModelNew``. Anything else raised at import (a call into
-CUDA, say) is left for the evaluation on the GPU to judge.
+module that cannot be found, a name a module does not have, no ``ModelNew``. Anything else
+raised at import (a call into CUDA, or an extension built at import that fails to load without
+a GPU) is left for the evaluation on the GPU to judge.
 """
 
 from __future__ import annotations
@@ -25,6 +26,8 @@ def check(candidate_path: str, config: dict[str, object], channel: Channel) -> N
         reason = f"syntax error at line {exc.lineno}: {exc.msg}"
         return channel.send("verdict", status="compile_error", reason=reason)
     except ImportError as exc:
+        if not _names_a_missing_module(exc):
+            return channel.send("stage", stage="done", deferred=f"{type(exc).__name__}: {exc}"[:300])
         reason = f"import failed: {type(exc).__name__}: {exc}"
         return channel.send("verdict", status="compile_error", reason=reason)
     except Exception as exc:  # may depend on the device: the GPU evaluation decides
@@ -37,6 +40,11 @@ def check(candidate_path: str, config: dict[str, object], channel: Channel) -> N
             "verdict", status="rejected", reason="the module does not define class ModelNew(torch.nn.Module)"
         )
     return channel.send("stage", stage="done")
+
+
+def _names_a_missing_module(exc: ImportError) -> bool:
+    """No such module, or no such name in a module: true on any device."""
+    return isinstance(exc, ModuleNotFoundError) or str(exc).startswith("cannot import name")
 
 
 def main(argv: list[str]) -> int:

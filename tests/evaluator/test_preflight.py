@@ -25,9 +25,10 @@ HONEST = (
     [
         ("def broken(:\n    pass\n" + HONEST, Status.COMPILE_ERROR, "syntax error at line 1"),
         ("import crucible_has_no_such_module\n" + HONEST, Status.COMPILE_ERROR, "ModuleNotFoundError"),
+        ("from torch import no_such_name\n" + HONEST, Status.COMPILE_ERROR, "cannot import name"),
         ("import torch\n\n\nclass Model(torch.nn.Module):\n    pass\n", Status.REJECTED, "ModelNew"),
     ],
-    ids=["syntax", "missing_module", "no_model_new"],
+    ids=["syntax", "missing_module", "missing_name", "no_model_new"],
 )
 def test_device_independent_failures_get_their_verdict(
     tmp_path: Path, source: str, status: Status, words: str
@@ -41,6 +42,8 @@ def test_an_honest_candidate_and_a_device_dependent_failure_go_on(tmp_path: Path
     assert run_preflight(make_candidate(HONEST), LIMITS, tmp_path) is None
     needs_cuda = "import torch\n\nCAPABILITY = torch.cuda.get_device_capability()\n" + HONEST
     assert run_preflight(make_candidate(needs_cuda), LIMITS, tmp_path) is None, "the GPU run decides"
+    gpu_only_import = "raise ImportError('libcuda.so.1: cannot open shared object file')\n" + HONEST
+    assert run_preflight(make_candidate(gpu_only_import), LIMITS, tmp_path) is None
     assert not list(tmp_path.iterdir()), "pre-flight work directories are removed"
 
 
