@@ -94,7 +94,14 @@ def main() -> int:
             assert all(f.result().ok for f in [executor.submit(c) for c in batch])
             parallel_s = time.perf_counter() - t0
         # Verdicts do not depend on having the GPU alone: several cases share GPU 0 to save time.
-        shared_limits = replace(limits, gpu_memory_fraction=1 / args.verdict_slots)
+        # Shorter stage limits than a run's, so the hanging cases do not dominate the benchmark.
+        shared_limits = replace(
+            limits,
+            gpu_memory_fraction=1 / args.verdict_slots,
+            load_timeout_s=45,
+            correctness_timeout_s=60,
+            ncu=False,
+        )
         verdict_evaluator = Evaluator(problem, devices[0], shared_limits, 5, workroot=Path(tmp) / "verdicts")
         with LocalExecutor(verdict_evaluator, slots=args.verdict_slots) as shared:
             verdicts = {p.stem: shared.submit(make_candidate(p.read_text())) for p in CASES}
