@@ -55,6 +55,9 @@ def main() -> int:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--repeats", type=int, default=8, help="candidates timed for the overhead figures")
+    parser.add_argument(
+        "--ncu", action="store_true", help="include the Nsight Compute pass in the per-candidate cost"
+    )
     parser.add_argument("--verdict-slots", type=int, default=4, help="adversarial cases run at once on GPU 0")
     args = parser.parse_args()
     import torch
@@ -64,7 +67,7 @@ def main() -> int:
         return 2
     devices = [f"cuda:{i}" for i in range(torch.cuda.device_count())]
     name = torch.cuda.get_device_name(0)
-    limits = EvalLimits()
+    limits = EvalLimits(ncu=args.ncu)
     console = Console()
     with tempfile.TemporaryDirectory() as tmp:
         problem = load_problem("softmax")
@@ -113,6 +116,7 @@ def main() -> int:
         "gpus": len(devices),
         "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "command": "python benchmarks/gpu_evaluator.py " + " ".join(sys.argv[1:]),
+        "ncu_pass_included": args.ncu,
         "reference_prepare_s": reference_s,
         "baseline_process_with_cuda_s": statistics.median(baseline),
         "evaluate_per_candidate_s": statistics.median(per_candidate),
