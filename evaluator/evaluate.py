@@ -17,7 +17,7 @@ from typing import Any
 
 from evaluator.inputs import derive_seed
 from evaluator.limits import EvalLimits
-from evaluator.messages import CandidateJob, TimingSpec, TrialSpec, read_candidate_job, write_job
+from evaluator.messages import CandidateJob, TimingSpec, TrialSpec, write_job
 from evaluator.ncu_pass import NcuPass, merge_ncu
 from evaluator.observer import CandidateObserver
 from evaluator.plausibility import implausibility, settle, verification_limits
@@ -77,12 +77,16 @@ class Evaluator:
         if self._own_root and not self.keep_workdirs:
             shutil.rmtree(self.workroot, ignore_errors=True)
 
+    def _interpreted(self, candidate: Candidate) -> bool:
+        """Triton without a GPU runs under the interpreter: checked, never ranked."""
+        return candidate.language is Language.TRITON and not self.device.startswith("cuda")
+
     def gate(self, candidate: Candidate) -> EvalResult | None:
         """The static gate's verdict when it turns the candidate away; None when it may run."""
         verdict = check_source(candidate.source, self.problem.module_stem)
         if verdict.passed or verdict.status is None:
             return None
-        interpreted = candidate.language is Language.TRITON and not self.device.startswith("cuda")
+        interpreted = self._interpreted(candidate)
         return self._result(verdict.status, Stage.STATIC_GATE, verdict.reason, time.monotonic(), interpreted)
 
     def preflight(self, candidate: Candidate) -> EvalResult | None:
@@ -91,12 +95,12 @@ class Evaluator:
         found = run_preflight(candidate, self.limits, self.workroot)
         if found is None:
             return None
-        interpreted = candidate.language is Language.TRITON and not self.device.startswith("cuda")
+        interpreted = self._interpreted(candidate)
         return self._result(found[0], Stage.LOAD, found[1], started, interpreted)
 
     def evaluate(self, candidate: Candidate) -> EvalResult:
         started = time.monotonic()
-        interpreted = candidate.language is Language.TRITON and not self.device.startswith("cuda")
+        interpreted = self._interpreted(candidate)
         gated = self.gate(candidate)
         if gated is not None:
             return gated
@@ -236,17 +240,14 @@ class Evaluator:
         self, observed: CandidateObserver, reference: ReferenceData, workdir: Path
     ) -> dict[str, Any] | None:
         """Nsight Compute on the largest shape, in the candidate's own workdir and sandbox."""
-        if not self.ncu.enabled:
-            return None
-        shape = reference.shapes[-1].name
-        timing = next(t for t in read_candidate_job(workdir / "job.json").timings if t.shape == shape)
+        shape = reference.shapes[-1]
         device = observed.device or reference.device
         return self.ncu.profile(
             workdir / "job.json",
             child_environment(workdir, device_env(self.device, False), self.limits.cpu_threads),
             sandbox_policy(self.limits, self.device),
-            timing,
-            observed.timings[shape].median_us,
+            shape,
+            observed.timings[shape.name].median_us,
             peak_for(device.name),
         )
 

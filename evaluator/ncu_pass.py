@@ -16,10 +16,10 @@ from pathlib import Path
 from typing import Any
 
 from evaluator.limits import EvalLimits
-from evaluator.messages import TimingSpec
 from evaluator.ncu import ProfilerError, ncu_available, profile_with_ncu
 from evaluator.roofline import DevicePeak
 from evaluator.sandbox import SandboxPolicy, child_limits_arg
+from kernels.problem import Shape
 
 log = logging.getLogger("crucible.ncu")
 
@@ -38,11 +38,14 @@ class NcuPass:
         job_path: Path,
         env: dict[str, str],
         policy: SandboxPolicy,
-        timing: TimingSpec,
+        shape: Shape,
         median_us: float | None,
         peak: DevicePeak | None,
     ) -> dict[str, Any] | None:
-        """The ncu report for one call on ``timing``'s shape, an ``error`` entry, or None when off."""
+        """The ncu report for one call on ``shape``, an ``error`` entry, or None when the pass is off.
+
+        ``evaluator.ncu_target`` profiles the job's last timed shape, which is ``shape``.
+        """
         if not self.enabled or self.disabled_because:
             return None
         command = [sys.executable, "-m", "evaluator.ncu_target", str(job_path), child_limits_arg(policy)]
@@ -50,8 +53,8 @@ class NcuPass:
             report = profile_with_ncu(
                 command,
                 calls=1,
-                flops=timing.flops,
-                bytes_moved=timing.bytes_moved,
+                flops=shape.flops,
+                bytes_moved=shape.bytes_moved,
                 median_us=median_us,
                 peak=peak,
                 launch_count=None,
@@ -65,8 +68,8 @@ class NcuPass:
             with self._lock:
                 self.disabled_because = str(exc)
             log.warning("ncu profiling turned off for this evaluator: %s", exc)
-            return {"shape": timing.shape, "error": str(exc)}
-        return {"shape": timing.shape, **report.to_dict()}
+            return {"shape": shape.name, "error": str(exc)}
+        return {"shape": shape.name, **report.to_dict()}
 
 
 def merge_ncu(profile: dict[str, Any] | None, ncu: dict[str, Any] | None) -> dict[str, Any] | None:

@@ -15,12 +15,12 @@ import pytest
 
 from evaluator.isolation import Isolation, detect_isolation
 from evaluator.limits import EvalLimits
-from evaluator.messages import TimingSpec
 from evaluator.ncu_pass import NcuPass, merge_ncu
 from evaluator.sandbox import SandboxPolicy
+from kernels.problem import Shape
 
 SAMPLE_CSV = Path(__file__).parent / "ncu_sample.csv"
-TIMING = TimingSpec("wide", ["unused.pt"], flops=None, bytes_moved=2 * 4096 * 4096 * 4)
+WIDE = Shape("wide", flops=None, bytes_moved=2 * 4096 * 4096 * 4)
 
 
 def stand_in_ncu(bin_dir: Path, exit_code: int = 0) -> Path:
@@ -64,7 +64,7 @@ def test_profiles_the_target_inside_the_sandbox_and_becomes_the_summary(on_path:
         pytest.skip("no network namespace on this machine to wrap ncu in")
     job = on_path.parent / "job.json"
     report = NcuPass(EvalLimits(), "cuda:0").profile(
-        job, {"PATH": os.environ["PATH"]}, policy(isolation), TIMING, 50.0, None
+        job, {"PATH": os.environ["PATH"]}, policy(isolation), WIDE, 50.0, None
     )
     argv = (on_path / "argv").read_text()
     assert "--profile-from-start off" in argv and f"-m evaluator.ncu_target {job}" in argv
@@ -79,10 +79,10 @@ def test_profiles_the_target_inside_the_sandbox_and_becomes_the_summary(on_path:
 def test_a_failure_is_reported_once_then_the_pass_stays_off(on_path: Path) -> None:
     stand_in_ncu(on_path, exit_code=3)
     ncu = NcuPass(EvalLimits(), "cuda:0")
-    first = ncu.profile(on_path / "job.json", {"PATH": os.environ["PATH"]}, policy(None), TIMING, None, None)
+    first = ncu.profile(on_path / "job.json", {"PATH": os.environ["PATH"]}, policy(None), WIDE, None, None)
     assert first is not None and "exited with code 3" in first["error"]
     assert ncu.disabled_because is not None
-    assert ncu.profile(on_path / "job.json", {}, policy(None), TIMING, None, None) is None
+    assert ncu.profile(on_path / "job.json", {}, policy(None), WIDE, None, None) is None
     torch_only = {"summary": "wide: torch profiler line"}
     assert merge_ncu(torch_only, first) == {**torch_only, "ncu": first}
     assert merge_ncu(torch_only, None) is torch_only
