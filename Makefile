@@ -41,19 +41,20 @@ unit: $(STAMP)
 
 test: $(STAMP) lint typecheck unit
 
-# On a machine with a GPU: the GPU tests, then the GPU benchmarks (JSON under benchmarks/results/).
+# On a machine with a GPU: the GPU tests, timing fidelity, evaluator overhead and adversarial
+# verdicts, then whole optimizations (JSON under benchmarks/results/). Every step runs even if
+# an earlier one fails, so one run gives the whole picture; the exit status says if any failed.
+GPU_STEPS := gpu_tests gpu_timing gpu_evaluator gpu_optimize
 define GPU_BENCH
-$(1) -m pytest -q -m gpu tests
-$(1) benchmarks/gpu_timing.py
-$(1) benchmarks/gpu_evaluator.py
+status=0; for step in $(GPU_STEPS); do echo "== $$step"; $(1) benchmarks/$$step.py || status=1; done; exit $$status
 endef
 gpu-bench: $(STAMP)
-	$(call GPU_BENCH,$(PY))
+	@$(call GPU_BENCH,$(PY))
 
 # The same with the host's own python3, for GPU hosts whose Python already holds CUDA torch and
 # Crucible (`pip install --no-deps --no-build-isolation -e .` plus its dependencies).
 gpu-bench-system:
-	$(call GPU_BENCH,python3)
+	@$(call GPU_BENCH,python3)
 
 clean:
 	rm -rf $(VENV) exported crucible.db .mypy_cache .ruff_cache .pytest_cache

@@ -8,13 +8,14 @@ subprocess, the floor for any evaluator that gives each candidate a fresh proces
 Every candidate gets a fresh Triton cache (its own sandbox), so compile time is included for
 Triton candidates; the overhead figure uses a PyTorch candidate, which compiles nothing.
 
-Writes benchmarks/results/gpu_evaluator_<device-name>.json. Without CUDA it says so and exits 2.
+Writes benchmarks/results/gpu_evaluator_<device-name>.json, first with the overhead figures and
+again once the adversarial verdicts are in, so a run cut short still leaves its overhead figures.
+Without CUDA it says so and exits 2.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import re
 import statistics
 import subprocess
@@ -24,6 +25,7 @@ import time
 from dataclasses import replace
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import Any
 
 from rich.console import Console
 from rich.table import Table
@@ -32,7 +34,9 @@ from evaluator.evaluate import Evaluator
 from evaluator.executor import LocalExecutor, MultiDeviceExecutor
 from evaluator.limits import EvalLimits
 from kernels.candidate import make_candidate
-from kernels.problem import load_problem
+from kernels.problem import Problem, load_problem
+
+from result_files import commit, result_path, write_report
 
 HERE = Path(__file__).parent
 CASES = sorted((HERE.parent / "tests/adversarial/cases").glob("*.py")) + sorted(
@@ -50,6 +54,62 @@ def expected(path: Path) -> str:
     return "ok" if path.stem == "honest_triton" else status
 
 
+def measure_overhead(evaluators: list[Evaluator], repeats: int) -> dict[str, Any]:
+    """Fixed cost of one candidate against a bare CUDA process, then throughput over every GPU."""
+    start = time.perf_counter()
+    for evaluator in evaluators:
+        evaluator.reference()
+    reference_s = time.perf_counter() - start
+    baseline = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        subprocess.run([sys.executable, "-c", "import torch; torch.cuda.init()"], check=True)
+        baseline.append(time.perf_counter() - t0)
+    per_candidate = []
+    for i in range(repeats):
+        t0 = time.perf_counter()
+        result = evaluators[0].evaluate(make_candidate(HONEST.format(f" + 0 * {i}")))
+        per_candidate.append(time.perf_counter() - t0)
+        assert result.ok, result.reason
+    with MultiDeviceExecutor(evaluators) as executor:
+        batch = [make_candidate(HONEST.format(f" * 1 + 0 * {i}")) for i in range(repeats * len(evaluators))]
+        t0 = time.perf_counter()
+        assert all(f.result().ok for f in [executor.submit(c) for c in batch])
+        parallel_s = time.perf_counter() - t0
+    return {
+        "reference_prepare_s": reference_s,
+        "baseline_process_with_cuda_s": statistics.median(baseline),
+        "evaluate_per_candidate_s": statistics.median(per_candidate),
+        "ratio_to_baseline": statistics.median(per_candidate) / statistics.median(baseline),
+        "candidates_per_minute_per_gpu": 60.0 * len(batch) / parallel_s / len(evaluators),
+    }
+
+
+def adversarial_verdicts(
+    problem: Problem, device: str, limits: EvalLimits, slots: int, workroot: Path
+) -> dict[str, dict[str, str]]:
+    """Every adversarial case's status next to the one it must get.
+
+    Verdicts do not depend on having the GPU alone, so several cases share one GPU, each with its
+    share of the memory, under shorter stage limits than a run's so the hanging cases do not
+    dominate the benchmark.
+    """
+    shared_limits = replace(
+        limits, gpu_memory_fraction=1 / slots, load_timeout_s=45, correctness_timeout_s=60, ncu=False
+    )
+    verdict_evaluator = Evaluator(problem, device, shared_limits, 5, workroot=workroot)
+    with LocalExecutor(verdict_evaluator, slots=slots) as shared:
+        futures = {path: shared.submit(make_candidate(path.read_text())) for path in CASES}
+        return {
+            path.stem: {
+                "status": future.result().status.value,
+                "expected": expected(path),
+                "reason": future.result().reason,
+            }
+            for path, future in futures.items()
+        }
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -59,6 +119,7 @@ def main() -> int:
         "--ncu", action="store_true", help="include the Nsight Compute pass in the per-candidate cost"
     )
     parser.add_argument("--verdict-slots", type=int, default=4, help="adversarial cases run at once on GPU 0")
+    parser.add_argument("--skip-adversarial", action="store_true", help="measure the overhead only")
     args = parser.parse_args()
     import torch
 
@@ -69,66 +130,39 @@ def main() -> int:
     name = torch.cuda.get_device_name(0)
     limits = EvalLimits(ncu=args.ncu)
     console = Console()
+    out = result_path("gpu_evaluator", name)
+    report: dict[str, Any] = {
+        "benchmark": "gpu_evaluator",
+        "device": name,
+        "gpus": len(devices),
+        "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "commit": commit(),
+        "command": "python benchmarks/gpu_evaluator.py " + " ".join(sys.argv[1:]),
+        "ncu_pass_included": args.ncu,
+        "adversarial": None,
+    }
     with tempfile.TemporaryDirectory() as tmp:
         problem = load_problem("softmax")
         evaluators = [
             Evaluator(problem, d, limits, 5, workroot=Path(tmp) / d.replace(":", "_")) for d in devices
         ]
-        start = time.perf_counter()
-        for evaluator in evaluators:
-            evaluator.reference()
-        reference_s = time.perf_counter() - start
-        baseline = []
-        for _ in range(args.repeats):
-            t0 = time.perf_counter()
-            subprocess.run([sys.executable, "-c", "import torch; torch.cuda.init()"], check=True)
-            baseline.append(time.perf_counter() - t0)
-        per_candidate = []
-        for i in range(args.repeats):
-            t0 = time.perf_counter()
-            result = evaluators[0].evaluate(make_candidate(HONEST.format(f" + 0 * {i}")))
-            per_candidate.append(time.perf_counter() - t0)
-            assert result.ok, result.reason
-        with MultiDeviceExecutor(evaluators) as executor:
-            batch = [
-                make_candidate(HONEST.format(f" * 1 + 0 * {i}")) for i in range(args.repeats * len(devices))
-            ]
-            t0 = time.perf_counter()
-            assert all(f.result().ok for f in [executor.submit(c) for c in batch])
-            parallel_s = time.perf_counter() - t0
-        # Verdicts do not depend on having the GPU alone: several cases share GPU 0 to save time.
-        # Shorter stage limits than a run's, so the hanging cases do not dominate the benchmark.
-        shared_limits = replace(
-            limits,
-            gpu_memory_fraction=1 / args.verdict_slots,
-            load_timeout_s=45,
-            correctness_timeout_s=60,
-            ncu=False,
-        )
-        verdict_evaluator = Evaluator(problem, devices[0], shared_limits, 5, workroot=Path(tmp) / "verdicts")
-        with LocalExecutor(verdict_evaluator, slots=args.verdict_slots) as shared:
-            verdicts = {p.stem: shared.submit(make_candidate(p.read_text())) for p in CASES}
-            adversarial = {k: (f.result().status.value, f.result().reason) for k, f in verdicts.items()}
-    wrong = {k: v for k, v in adversarial.items() if v[0] != expected(next(p for p in CASES if p.stem == k))}
-    report = {
-        "benchmark": "gpu_evaluator",
-        "device": name,
-        "gpus": len(devices),
-        "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        "command": "python benchmarks/gpu_evaluator.py " + " ".join(sys.argv[1:]),
-        "ncu_pass_included": args.ncu,
-        "reference_prepare_s": reference_s,
-        "baseline_process_with_cuda_s": statistics.median(baseline),
-        "evaluate_per_candidate_s": statistics.median(per_candidate),
-        "ratio_to_baseline": statistics.median(per_candidate) / statistics.median(baseline),
-        "candidates_per_minute_per_gpu": 60.0 * len(batch) / parallel_s / len(devices),
-        "adversarial": {
-            k: {"status": s, "expected": expected(next(p for p in CASES if p.stem == k)), "reason": r}
-            for k, (s, r) in adversarial.items()
-        },
-        "adversarial_all_as_expected": not wrong,
-    }
-    table = Table(title=f"Evaluator on {name} x{len(devices)}")
+        console.print(f"measuring the overhead per candidate on {len(devices)} GPU(s) ...")
+        report.update(measure_overhead(evaluators, args.repeats))
+        write_report(out, report)
+        if not args.skip_adversarial:
+            console.print(f"running {len(CASES)} adversarial cases, {args.verdict_slots} at a time ...")
+            verdicts = adversarial_verdicts(problem, devices[0], limits, args.verdict_slots, Path(tmp) / "v")
+            report["adversarial"] = verdicts
+            as_expected = all(v["status"] == v["expected"] for v in verdicts.values())
+            report["adversarial_all_as_expected"] = as_expected
+            write_report(out, report)
+    print_report(report, console)
+    console.print(f"wrote {out}")
+    return 0 if report.get("adversarial_all_as_expected", True) else 1
+
+
+def print_report(report: dict[str, Any], console: Console) -> None:
+    table = Table(title=f"Evaluator on {report['device']} x{report['gpus']}")
     table.add_column("measure")
     table.add_column("value", justify="right")
     table.add_row(
@@ -137,15 +171,13 @@ def main() -> int:
     table.add_row("evaluate one candidate (median)", f"{report['evaluate_per_candidate_s']:.2f} s")
     table.add_row("ratio to baseline", f"{report['ratio_to_baseline']:.2f}x")
     table.add_row("candidates per minute per GPU", f"{report['candidates_per_minute_per_gpu']:.1f}")
-    table.add_row("adversarial cases as expected", f"{len(CASES) - len(wrong)}/{len(CASES)}")
+    verdicts = report["adversarial"] or {}
+    wrong = {k: v for k, v in verdicts.items() if v["status"] != v["expected"]}
+    if verdicts:
+        table.add_row("adversarial cases as expected", f"{len(verdicts) - len(wrong)}/{len(verdicts)}")
     console.print(table)
-    for case, (status, reason) in sorted(wrong.items()):
-        console.print(f"[red]{case}[/]: got {status}: {reason}")
-    HERE.joinpath("results").mkdir(exist_ok=True)
-    out = HERE / "results" / f"gpu_evaluator_{re.sub(r'[^A-Za-z0-9]+', '_', name)}.json"
-    out.write_text(json.dumps(report, indent=2) + "\n")
-    print(f"wrote {out}")
-    return 0 if not wrong else 1
+    for case, verdict in sorted(wrong.items()):
+        console.print(f"[red]{case}[/]: got {verdict['status']}: {verdict['reason']}")
 
 
 if __name__ == "__main__":

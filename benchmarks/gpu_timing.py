@@ -19,20 +19,18 @@ Writes benchmarks/results/gpu_timing_<device-name>.json. Without CUDA it says so
 from __future__ import annotations
 
 import argparse
-import json
 import platform
-import re
 import statistics
 import sys
 from collections.abc import Callable
 from datetime import datetime, timezone
-from pathlib import Path
 from typing import Any
 
 from rich.console import Console
 from rich.table import Table
 
-RESULTS = Path(__file__).parent / "results"
+from result_files import commit, result_path, write_report
+
 # (rows, columns) of an fp32 softmax: ~2 MiB, ~128 MiB and ~3 GiB moved per call.
 SIZES: dict[str, tuple[int, int]] = {
     "small": (256, 1024),
@@ -211,9 +209,9 @@ def main() -> int:
     report["devices"] = device_section()
     report["reset_persisting_l2_ok"] = reset_persisting_l2()
     print_report(report, console)
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    out = RESULTS / f"gpu_timing_{re.sub(r'[^A-Za-z0-9]+', '_', name).strip('_')}.json"
-    out.write_text(json.dumps(report, indent=2) + "\n")
+    report["commit"] = commit()
+    out = result_path("gpu_timing", name)
+    write_report(out, report)
     console.print(f"wrote {out}")
     return 0
 
