@@ -80,8 +80,19 @@ def default_read_paths() -> list[str]:
     return sorted(paths)
 
 
-def restrict(write_paths: Iterable[str], read_paths: Iterable[str] | None = None) -> int:
-    """Confine this process (and its future children) for good. Returns the ABI used (0: not applied)."""
+def restrict(
+    write_paths: Iterable[str],
+    read_paths: Iterable[str] | None = None,
+    *,
+    scope_abstract_sockets: bool = True,
+) -> int:
+    """Confine this process (and its future children) for good. Returns the ABI used (0: not applied).
+
+    ``scope_abstract_sockets=False`` lets the process reach abstract Unix sockets that processes
+    outside its domain listen on. Those sockets belong to a network namespace, so inside one of
+    its own the process reaches only its own namespace's: the ncu target needs that to talk to
+    the ncu that watches it.
+    """
     abi = abi_version()
     if abi == 0:
         return 0
@@ -91,7 +102,7 @@ def restrict(write_paths: Iterable[str], read_paths: Iterable[str] | None = None
     attr = _RulesetAttr(
         handled,
         NET_BIND_TCP | NET_CONNECT_TCP if abi >= 4 else 0,
-        SCOPE_ABSTRACT_UNIX_SOCKET | SCOPE_SIGNAL if abi >= 6 else 0,
+        ((SCOPE_ABSTRACT_UNIX_SOCKET if scope_abstract_sockets else 0) | SCOPE_SIGNAL) if abi >= 6 else 0,
     )
     size = ctypes.sizeof(_RulesetAttr) if abi >= 6 else (16 if abi >= 4 else 8)
     ruleset = libc.syscall(create, ctypes.byref(attr), ctypes.c_size_t(size), ctypes.c_uint32(0))

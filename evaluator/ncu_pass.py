@@ -49,6 +49,9 @@ class NcuPass:
         if not self.enabled or self.disabled_because:
             return None
         command = [sys.executable, "-m", "evaluator.ncu_target", str(job_path), child_limits_arg(policy)]
+        if policy.isolation is not None and policy.isolation.network_namespace:
+            # ncu and its target share the namespace; Landlock's socket scoping would part them.
+            command.append("--profiler-ipc")
         try:
             report = profile_with_ncu(
                 command,

@@ -1,9 +1,11 @@
 """The process Nsight Compute watches: the candidate's call on one input set, and nothing else.
 
-Run as ``ncu ... python -m evaluator.ncu_target JOB_JSON LIMITS`` (with ``--profile-from-start
-off``), after the candidate has passed. It loads the candidate as the harness does, calls it a
-few times so that compilation and autotuning stay outside the profiled range, then opens the
-range for one call on the largest shape's first timed input set.
+Run as ``ncu ... python -m evaluator.ncu_target JOB_JSON LIMITS [--profiler-ipc]`` (with
+``--profile-from-start off``), after the candidate has passed. ``--profiler-ipc``, given only
+inside a network namespace, lets the process reach ncu's abstract Unix sockets. It loads the
+candidate as the harness does, calls it a few times so that compilation and autotuning stay
+outside the profiled range, then opens the range for one call on the largest shape's first
+timed input set.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ WARMUP_CALLS = 3
 
 def main(argv: list[str]) -> int:
     job_path, limits = Path(argv[1]), argv[2]
-    apply_child_limits(limits, str(job_path.parent))
+    apply_child_limits(limits, str(job_path.parent), profiler_ipc="--profiler-ipc" in argv[3:])
     import torch
 
     from evaluator import child_runtime as rt

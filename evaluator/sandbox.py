@@ -220,8 +220,12 @@ def child_limits_arg(policy: SandboxPolicy) -> str:
     return f"{address_space}:{policy.max_open_files}:{processes}:{landlock}"
 
 
-def apply_child_limits(arg: str, workdir: str) -> None:
-    """Called first thing in the child: hard limits, then Landlock, before any candidate code runs."""
+def apply_child_limits(arg: str, workdir: str, *, profiler_ipc: bool = False) -> None:
+    """Called first thing in the child: hard limits, then Landlock, before any candidate code runs.
+
+    ``profiler_ipc`` leaves abstract Unix sockets reachable, for a process a profiler watches from
+    outside its Landlock domain; only ever set inside a network namespace, which walls them in.
+    """
     import resource
 
     memory, open_files, processes, use_landlock = (int(x) for x in arg.split(":"))
@@ -234,4 +238,4 @@ def apply_child_limits(arg: str, workdir: str) -> None:
     if use_landlock:
         from evaluator import landlock
 
-        landlock.restrict([workdir])
+        landlock.restrict([workdir], scope_abstract_sockets=not profiler_ipc)

@@ -68,6 +68,7 @@ def test_profiles_the_target_inside_the_sandbox_and_becomes_the_summary(on_path:
     )
     argv = (on_path / "argv").read_text()
     assert "--profile-from-start off" in argv and f"-m evaluator.ncu_target {job}" in argv
+    assert argv.rstrip().endswith("--profiler-ipc"), "the target shares ncu's network namespace"
     assert report is not None and "error" not in report
     assert report["shape"] == "wide" and report["source"] == "ncu"
     assert report["kernels"] and "dram_throughput_pct" in report["metrics"]
@@ -81,6 +82,7 @@ def test_a_failure_is_reported_once_then_the_pass_stays_off(on_path: Path) -> No
     ncu = NcuPass(EvalLimits(), "cuda:0")
     first = ncu.profile(on_path / "job.json", {"PATH": os.environ["PATH"]}, policy(None), WIDE, None, None)
     assert first is not None and "exited with code 3" in first["error"]
+    assert "--profiler-ipc" not in (on_path / "argv").read_text(), "no namespace: sockets stay scoped"
     assert ncu.disabled_because is not None
     assert ncu.profile(on_path / "job.json", {}, policy(None), WIDE, None, None) is None
     torch_only = {"summary": "wide: torch profiler line"}
