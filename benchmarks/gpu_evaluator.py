@@ -5,8 +5,10 @@ adversarial suite's verdicts, against the built-in softmax on every visible GPU.
 
 Baseline, measured in the same run: a bare ``python -c "import torch; torch.cuda.init()"``
 subprocess, the floor for any evaluator that gives each candidate a fresh process with CUDA.
-Every candidate gets a fresh Triton cache (its own sandbox), so compile time is included for
-Triton candidates; the overhead figure uses a PyTorch candidate, which compiles nothing.
+The overhead figure uses a PyTorch candidate, which compiles nothing: the harness's own cost,
+as with a warm compile cache. Every candidate gets a fresh, private Triton cache (a shared one
+would let one candidate plant compiled code that another loads), so a Triton candidate's cost,
+measured beside it, includes its compilation.
 
 Writes benchmarks/results/gpu_evaluator_<device-name>.json, first with the overhead figures and
 again once the adversarial verdicts are in, so a run cut short still leaves its overhead figures.
@@ -42,6 +44,7 @@ HERE = Path(__file__).parent
 CASES = sorted((HERE.parent / "tests/adversarial/cases").glob("*.py")) + sorted(
     (HERE.parent / "tests/adversarial/gpu_cases").glob("*.py")
 )
+HONEST_TRITON = (HERE.parent / "tests/adversarial/cases/honest_triton.py").read_text()
 HONEST = (
     "import torch\n\n\nclass ModelNew(torch.nn.Module):\n"
     "    def forward(self, x):\n        return torch.softmax(x, dim=-1){}\n"
@@ -71,6 +74,12 @@ def measure_overhead(evaluators: list[Evaluator], repeats: int) -> dict[str, Any
         result = evaluators[0].evaluate(make_candidate(HONEST.format(f" + 0 * {i}")))
         per_candidate.append(time.perf_counter() - t0)
         assert result.ok, result.reason
+    triton_candidate = []
+    for i in range(max(2, repeats // 2)):
+        t0 = time.perf_counter()
+        result = evaluators[0].evaluate(make_candidate(f"{HONEST_TRITON}\n# variant {i}\n"))
+        triton_candidate.append(time.perf_counter() - t0)
+        assert result.ok, result.reason
     with MultiDeviceExecutor(evaluators) as executor:
         batch = [make_candidate(HONEST.format(f" * 1 + 0 * {i}")) for i in range(repeats * len(evaluators))]
         t0 = time.perf_counter()
@@ -81,6 +90,7 @@ def measure_overhead(evaluators: list[Evaluator], repeats: int) -> dict[str, Any
         "baseline_process_with_cuda_s": statistics.median(baseline),
         "evaluate_per_candidate_s": statistics.median(per_candidate),
         "ratio_to_baseline": statistics.median(per_candidate) / statistics.median(baseline),
+        "evaluate_triton_candidate_s": statistics.median(triton_candidate),
         "candidates_per_minute_per_gpu": 60.0 * len(batch) / parallel_s / len(evaluators),
     }
 
@@ -170,6 +180,8 @@ def print_report(report: dict[str, Any], console: Console) -> None:
     )
     table.add_row("evaluate one candidate (median)", f"{report['evaluate_per_candidate_s']:.2f} s")
     table.add_row("ratio to baseline", f"{report['ratio_to_baseline']:.2f}x")
+    triton_s = report["evaluate_triton_candidate_s"]
+    table.add_row("evaluate one Triton candidate, compile included", f"{triton_s:.2f} s")
     table.add_row("candidates per minute per GPU", f"{report['candidates_per_minute_per_gpu']:.1f}")
     verdicts = report["adversarial"] or {}
     wrong = {k: v for k, v in verdicts.items() if v["status"] != v["expected"]}
