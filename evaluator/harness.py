@@ -34,6 +34,7 @@ def load_candidate_module(path: str, config: dict[str, Any]) -> ModuleType:
 def run(job: CandidateJob, channel: Channel) -> None:
     import torch
 
+    from evaluator import call_guards as guards
     from evaluator import child_runtime as rt
     from evaluator.profiler import profile_call
     from evaluator.roofline import peak_for
@@ -47,7 +48,7 @@ def run(job: CandidateJob, channel: Channel) -> None:
     info = rt.device_info(job.device)  # once: on CUDA it reads the clocks
     channel.send("device", info=info.to_dict())
     device_peak = peak_for(info.name) if device.startswith("cuda") else None
-    guard = rt.IntegrityGuard()
+    guard = guards.IntegrityGuard()
     rng = random.SystemRandom()
 
     def fail(status: Status, reason: str) -> None:
@@ -88,15 +89,15 @@ def run(job: CandidateJob, channel: Channel) -> None:
     for trial in job.trials:
         inputs = rt.to_device(rt.load_tensors(trial.inputs_path), device)
         before = rt.clone_all(inputs)
-        leftover = rt.LeftoverCheck()
-        rt.poison_free_memory(device)
+        leftover = guards.LeftoverCheck()
+        guards.poison_free_memory(device)
         late_writes = False
         try:
             with rt.PeakMemory(device) as peak:
                 out = call(inputs)
                 if device.startswith("cuda"):
                     tensors = [o for o in rt.as_list(out) if type(o) is torch.Tensor]
-                    late_writes = rt.settled_on_other_streams(tensors)
+                    late_writes = guards.settled_on_other_streams(tensors)
                     torch.cuda.synchronize()
         except Exception as exc:
             status, reason = rt.classify_exception(exc)
@@ -116,7 +117,7 @@ def run(job: CandidateJob, channel: Channel) -> None:
             outputs = rt.plain_outputs(out)
         except rt.NotPlainOutput as exc:
             return fail(Status.REJECTED, f"shape {trial.shape}: {exc}")
-        changed = rt.mutated_inputs(before, inputs)
+        changed = guards.mutated_inputs(before, inputs)
         if changed:
             return fail(
                 Status.REJECTED, f"shape {trial.shape}: the call modified input(s) {changed} in place"
@@ -127,7 +128,7 @@ def run(job: CandidateJob, channel: Channel) -> None:
     plan = TimingPlan(**job.timing)
     for timing in job.timings:
         input_sets = [rt.to_device(rt.load_tensors(p), device) for p in timing.inputs_paths]
-        watcher = rt.TimedOutputSampler(rng, len(input_sets))
+        watcher = guards.TimedOutputSampler(rng, len(input_sets))
         try:
             stats = time_call(device, call, input_sets, plan, watcher.offer, watcher.check_too)
         except Exception as exc:

@@ -7,12 +7,11 @@ import shutil
 import pytest
 import torch
 
+from evaluator.clocks import parse_smi_clocks, read_clocks
 from evaluator.devices import (
     DeviceSpec,
     discover_devices,
     measure_cpu_copy_gbps,
-    parse_smi_clocks,
-    read_clocks,
     reset_persisting_l2,
 )
 

@@ -6,7 +6,7 @@ import random
 
 import torch
 
-from evaluator.child_runtime import TimedOutputSampler
+from evaluator.call_guards import TimedOutputSampler
 from evaluator.timing import TimingPlan, time_call
 
 
