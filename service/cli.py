@@ -203,6 +203,38 @@ def optimize(
 
 
 @app.command()
+def devices(
+    measure: Annotated[
+        bool, typer.Option("--measure/--no-measure", help="Measure each device's copy bandwidth (seconds).")
+    ] = True,
+    as_json: JsonFlag = False,
+) -> None:
+    """Show this machine's devices as measured, the sandbox candidates get here, and the profilers."""
+    from evaluator.devices import discover_devices
+    from evaluator.isolation import NO_ISOLATION, detect_isolation
+    from evaluator.ncu import find_ncu
+    from service import machine_report
+
+    settings = _settings()
+    with err.status("discovering devices..."):
+        specs = discover_devices(measure_bandwidth=measure)
+        isolation = detect_isolation() if settings.sandbox else NO_ISOLATION
+    ncu = find_ncu()
+    if as_json:
+        return _emit(machine_report.machine_json(specs, isolation, settings.sandbox, ncu, settings.ncu))
+    out.print(machine_report.devices_table(specs))
+    out.print(machine_report.sandbox_table(isolation, settings.sandbox))
+    for warning in isolation.warnings:
+        out.print(f"[yellow]warning:[/] {escape(warning)}")
+    if ncu is None:
+        out.print("profilers: torch profiler; Nsight Compute (ncu) not installed")
+    else:
+        state = "on" if settings.ncu else "off (CRUCIBLE_NCU=false)"
+        out.print(f"profilers: torch profiler; Nsight Compute at {ncu}, {state} for CUDA candidates")
+    return None
+
+
+@app.command()
 def runs(
     limit: Annotated[int, typer.Option(help="How many of the newest runs to list.", min=1)] = 20,
     as_json: JsonFlag = False,

@@ -8,7 +8,7 @@ import pytest
 
 REPO = Path(__file__).resolve().parents[2]
 
-COMMANDS = ("problems", "evaluate", "optimize", "runs", "show", "export")
+COMMANDS = ("problems", "evaluate", "optimize", "runs", "show", "export", "devices")
 HONEST = (
     "import torch\n\n\nclass ModelNew(torch.nn.Module):\n"
     "    def forward(self, x):\n        return torch.softmax(x, dim=-1)\n"
