@@ -32,7 +32,7 @@ from evaluator.reference import (
 from evaluator.roofline import peak_for, throughput
 from evaluator.sandbox import ChildExit, SandboxedProcess, child_environment
 from evaluator.static_gate import check_source
-from evaluator.timing import TimingPlan
+from evaluator.timing import TimingPlan, incomparable
 from evaluator.types import DeviceInfo, EvalResult, ShapeMetrics, Stage, Status
 from kernels.candidate import Candidate, Language
 from kernels.problem import Problem
@@ -117,7 +117,7 @@ class Evaluator:
                 shutil.rmtree(workdir, ignore_errors=True)
         shapes = self._metrics(observed, reference, interpreted) if status is Status.OK else ()
         if shapes:
-            reason += _method_note(observed, reference)
+            reason += _speedup_note(observed, reference)
         result = self._result(
             status,
             STAGE_OF.get(stage, Stage.LOAD),
@@ -289,7 +289,7 @@ class Evaluator:
                     ref_iqr_us=ref_timing.iqr_us,
                     speedup=(
                         None
-                        if interpreted or timing.method != ref_timing.method
+                        if interpreted or incomparable(timing, ref_timing)
                         else ref_timing.median_us / timing.median_us
                     ),
                     achieved_gbps=speed.gbps if speed else None,
@@ -301,16 +301,14 @@ class Evaluator:
         return tuple(metrics)
 
 
-def _method_note(observed: CandidateObserver, reference: ReferenceData) -> str:
-    """Shapes timed by another method than the reference (a call CUDA graphs cannot capture)."""
-    differing = [
-        f"{name} ({timing.method}, reference {reference.timings[name].method})"
-        for name, timing in observed.timings.items()
-        if name in reference.timings and timing.method != reference.timings[name].method
-    ]
-    if not differing:
-        return ""
-    return f"; no speedup: timed by another method than the reference: {', '.join(differing)}"
+def _speedup_note(observed: CandidateObserver, reference: ReferenceData) -> str:
+    """The shapes that get no speedup although they were timed, and why (see ``incomparable``)."""
+    reasons = []
+    for name, timing in observed.timings.items():
+        why = incomparable(timing, reference.timings[name]) if name in reference.timings else None
+        if why:
+            reasons.append(f"{name}: {why}")
+    return f"; no speedup for {'; '.join(reasons)}" if reasons else ""
 
 
 def _death_status(code: int | None, stage: str, exit_info: ChildExit) -> tuple[Status, str]:

@@ -48,6 +48,21 @@ def summarize(samples_us: Sequence[float], method: str) -> TimingStats:
     return TimingStats(statistics.median(samples_us), q3 - q1, len(samples_us), method)
 
 
+def incomparable(candidate: TimingStats, reference: TimingStats) -> str | None:
+    """Why two timings cannot make a speedup, or None when they can.
+
+    Another method measures something else (graph replay has no launch cost), and a median at or
+    below zero (possible when graph mode subtracts the flush from a kernel below its resolution)
+    or not a number divides into nonsense.
+    """
+    if candidate.method != reference.method:
+        return f"timed by {candidate.method}, the reference by {reference.method}"
+    for who, stats in (("the candidate", candidate), ("the reference", reference)):
+        if not stats.median_us > 0:  # NaN fails this too
+            return f"{who}'s median ({stats.median_us:.3g} us) is below what {stats.method} can resolve"
+    return None
+
+
 def median_is_stable(samples_us: Sequence[float], tolerance: float) -> bool:
     """The median of all samples is within ``tolerance`` of the median of the first 80% of them."""
     if len(samples_us) < 10:

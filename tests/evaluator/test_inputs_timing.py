@@ -5,7 +5,17 @@ from __future__ import annotations
 import torch
 
 from evaluator.inputs import derive_seed, heavy_tailed
-from evaluator.timing import TimingPlan, summarize, time_cpu
+from evaluator.timing import TimingPlan, TimingStats, incomparable, summarize, time_cpu
+
+
+def test_only_timings_of_one_method_with_positive_medians_make_a_speedup() -> None:
+    graph, events = TimingStats(5.0, 0.1, 50, "cuda_graph_l2_flush"), TimingStats(7.0, 0.2, 50, "cuda_events")
+    assert incomparable(graph, TimingStats(9.0, 0.1, 50, "cuda_graph_l2_flush")) is None
+    assert incomparable(graph, events) == "timed by cuda_graph_l2_flush, the reference by cuda_events"
+    below = TimingStats(-0.02, 0.3, 50, "cuda_graph_l2_flush")
+    assert "candidate's median (-0.02 us) is below" in str(incomparable(below, graph))
+    assert "reference's median" in str(incomparable(graph, below))
+    assert incomparable(TimingStats(float("nan"), 0.0, 0, "cuda_events"), events) is not None
 
 
 def test_derived_seeds_differ_and_are_stable() -> None:
