@@ -6,6 +6,7 @@ import platform
 import re
 import traceback
 from collections.abc import Sequence
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
@@ -77,15 +78,10 @@ def save_outputs(outputs: Sequence[torch.Tensor], path: str | Path) -> None:
     torch.save([o.detach().to("cpu").clone() for o in outputs], path)
 
 
-def send_timing(channel: Channel, shape: str, stats: TimingStats) -> None:
-    channel.send(
-        "timing",
-        shape=shape,
-        median_us=stats.median_us,
-        iqr_us=stats.iqr_us,
-        samples=stats.samples,
-        method=stats.method,
-    )
+def send_timing(channel: Channel, shape: str, figures: Sequence[TimingStats]) -> None:
+    """The figure to report, and under ``alternates`` the others taken by other methods."""
+    primary, *others = figures
+    channel.send("timing", shape=shape, **asdict(primary), alternates=[asdict(o) for o in others])
 
 
 def load_tensors(path: str | Path) -> Any:

@@ -32,7 +32,7 @@ from evaluator.reference import (
 from evaluator.roofline import peak_for, throughput
 from evaluator.sandbox import ChildExit, SandboxedProcess, child_environment
 from evaluator.static_gate import check_source
-from evaluator.timing import TimingPlan, incomparable
+from evaluator.timing import TimingPlan, incomparable, same_method, shape_method
 from evaluator.types import DeviceInfo, EvalResult, ShapeMetrics, Stage, Status
 from kernels.candidate import Candidate, Language
 from kernels.problem import Problem
@@ -200,6 +200,7 @@ class Evaluator:
                 s.flops,
                 s.bytes_moved,
                 profile=self.limits.profile and not interpreted,
+                method=None if interpreted else shape_method(reference.timings[s.name]),
             )
             for s in reference.shapes
         ]
@@ -271,7 +272,8 @@ class Evaluator:
         peak = peak_for(device.name) if device.kind == "cuda" else None
         metrics = []
         for shape in reference.shapes:
-            timing, ref_timing = observed.timings[shape.name], reference.timings[shape.name]
+            timing = observed.timings[shape.name]
+            ref_timing = same_method(timing, reference.figures(shape.name))
             comparisons = observed.comparisons[shape.name]
             speed = (
                 None if interpreted else throughput(timing.median_us, shape.flops, shape.bytes_moved, peak)
@@ -296,6 +298,7 @@ class Evaluator:
                     achieved_tflops=speed.tflops if speed else None,
                     peak_fraction=speed.peak_fraction if speed else None,
                     interpreted=interpreted,
+                    timing_method=timing.method,
                 )
             )
         return tuple(metrics)
@@ -305,7 +308,11 @@ def _speedup_note(observed: CandidateObserver, reference: ReferenceData) -> str:
     """The shapes that get no speedup although they were timed, and why (see ``incomparable``)."""
     reasons = []
     for name, timing in observed.timings.items():
-        why = incomparable(timing, reference.timings[name]) if name in reference.timings else None
+        why = (
+            incomparable(timing, same_method(timing, reference.figures(name)))
+            if name in reference.timings
+            else None
+        )
         if why:
             reasons.append(f"{name}: {why}")
     return f"; no speedup for {'; '.join(reasons)}" if reasons else ""

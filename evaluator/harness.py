@@ -11,6 +11,7 @@ import importlib.util
 import random
 import sys
 import traceback
+from dataclasses import replace
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -130,7 +131,8 @@ def run(job: CandidateJob, channel: Channel) -> None:
         input_sets = [rt.to_device(rt.load_tensors(p), device) for p in timing.inputs_paths]
         watcher = guards.TimedOutputSampler(rng, len(input_sets))
         try:
-            stats = time_call(device, call, input_sets, plan, watcher.offer, watcher.check_too)
+            shape_plan = replace(plan, method=timing.method) if timing.method else plan
+            figures = time_call(device, call, input_sets, shape_plan, watcher.offer, watcher.check_too)
         except Exception as exc:
             status, reason = rt.classify_exception(exc)
             return fail(status, f"shape {timing.shape} while timing: {reason}")
@@ -140,7 +142,7 @@ def run(job: CandidateJob, channel: Channel) -> None:
                 device,
                 flops=timing.flops,
                 bytes_moved=timing.bytes_moved,
-                median_us=stats.median_us,
+                median_us=figures[0].median_us,
                 peak=device_peak,
             )
             channel.send("profile", shape=timing.shape, report=report.to_dict())
@@ -152,7 +154,7 @@ def run(job: CandidateJob, channel: Channel) -> None:
             path = Path(job.trials[0].output_path).parent / f"timed_{timing.shape}_{sample}.pt"
             rt.save_outputs(outputs, path)
             channel.send("timed_output", shape=timing.shape, index=index, sample=sample, path=str(path))
-        rt.send_timing(channel, timing.shape, stats)
+        rt.send_timing(channel, timing.shape, figures)
     channel.send("stage", stage="done")
 
 

@@ -29,7 +29,10 @@ class EvalLimits:
     # Share of the GPU's memory one candidate may allocate through PyTorch; below 1.0 only where
     # several slots share a GPU, so that one candidate's hoarding cannot starve the others.
     gpu_memory_fraction: float = 1.0
-    timing_method: str = "events"  # "cuda_graph": graph replays for kernels too short for events
+    # "events"; "cuda_graph": graph replays for every shape; "auto": graph replays for the shapes whose
+    # reference runs under ``graph_below_us`` by events, too short for per-launch events to time well.
+    timing_method: str = "events"
+    graph_below_us: float = 20.0
     ncu: bool = True  # hardware counters from Nsight Compute for passing candidates, where ncu is present
 
     def stage_timeout(self, stage: str) -> float:

@@ -32,6 +32,7 @@ class TimingSpec:
     flops: float | None = None
     bytes_moved: float | None = None
     profile: bool = False
+    method: str | None = None  # the reference's method for this shape; None: the plan's own
 
 
 @dataclass(frozen=True)

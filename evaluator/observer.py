@@ -15,7 +15,7 @@ from evaluator.child_runtime import load_tensors
 from evaluator.correctness import Comparison, compare_outputs, dtype_name
 from evaluator.messages import Message
 from evaluator.reference import ReferenceData
-from evaluator.timing import TimingStats
+from evaluator.timing import TimingStats, figures_from_message
 from evaluator.types import DeviceInfo, Status
 from kernels.problem import Tolerance
 
@@ -33,6 +33,7 @@ class CandidateObserver:
     timed_checks: int = 0
     peaks: dict[str, int] = field(default_factory=dict)
     timings: dict[str, TimingStats] = field(default_factory=dict)
+    other_timings: dict[str, list[TimingStats]] = field(default_factory=dict)  # by other methods
     profiles: dict[str, dict[str, Any]] = field(default_factory=dict)
     done: bool = False
     _expected: dict[Path, list[Any]] = field(default_factory=dict, repr=False)
@@ -69,9 +70,9 @@ class CandidateObserver:
                 reason = f"shape {shape}: {call} returned a wrong result: {comparison.reason}"
                 self.verdict = (Status.WRONG_OUTPUT, reason)
         elif event == "timing":
-            self.timings[str(data["shape"])] = TimingStats(
-                float(data["median_us"]), float(data["iqr_us"]), int(data["samples"]), str(data["method"])
-            )
+            reported, *others = figures_from_message(data)
+            self.timings[str(data["shape"])] = reported
+            self.other_timings[str(data["shape"])] = others
         elif event == "profile":
             report = data["report"]
             if not isinstance(report, dict) or not isinstance(report.get("summary"), str):

@@ -57,8 +57,7 @@ def run(job: ReferenceJob, channel: Channel) -> None:
             rt.save_outputs(outputs, out / f"expected_{name}_{index}.pt")
             input_sets.append(on_device)
             channel.send("trial", shape=name, index=index, peak_mem_bytes=peak.peak_bytes)
-        stats = time_call(device, call, input_sets, TimingPlan(**job.timing))
-        rt.send_timing(channel, name, stats)
+        rt.send_timing(channel, name, time_call(device, call, input_sets, TimingPlan(**job.timing)))
     channel.send("stage", stage="done")
 
 

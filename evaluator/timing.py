@@ -8,7 +8,7 @@ time is read, so work hidden on side streams is counted.
 from __future__ import annotations
 
 import statistics
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from time import perf_counter, perf_counter_ns  # bound at import, before any candidate code runs
 from typing import Any
@@ -28,7 +28,10 @@ class TimingPlan:
     warmup_calls: int = 2  # calls made before sampling even when warmup_ms has already passed
     stability: float = 0.005  # past the budget, sample until the median moves less than this
     max_overrun: float = 3.0  # ...but never longer than this many budgets
-    method: str = "events"  # on CUDA, "cuda_graph" reports graph-replay timing (evaluator.cuda_graph_timing)
+    # On CUDA: "events"; "cuda_graph" reports graph-replay timing (evaluator.cuda_graph_timing);
+    # "auto" uses graph replays only where the event median is below ``graph_below_us``.
+    method: str = "events"
+    graph_below_us: float = 20.0
 
 
 @dataclass(frozen=True)
@@ -37,6 +40,15 @@ class TimingStats:
     iqr_us: float
     samples: int
     method: str
+
+
+def figures_from_message(data: Mapping[str, Any]) -> list[TimingStats]:
+    """A child's ``timing`` message back into its figures, the reported one first."""
+
+    def one(d: Mapping[str, Any]) -> TimingStats:
+        return TimingStats(float(d["median_us"]), float(d["iqr_us"]), int(d["samples"]), str(d["method"]))
+
+    return [one(data), *(one(a) for a in data.get("alternates", []))]
 
 
 def summarize(samples_us: Sequence[float], method: str) -> TimingStats:
@@ -190,18 +202,38 @@ def time_call(
     plan: TimingPlan,
     on_sample: OnSample | None = None,
     on_graph_output: OnSample | None = None,
-) -> TimingStats:
-    """The plan's method on this device. CUDA-graph mode times with events first as well, so the
-    timed outputs are checked either way, and falls back to the event timing when the call cannot
-    be captured; ``TimingStats.method`` says which one a figure is."""
+) -> list[TimingStats]:
+    """The plan's method on this device: the figure to report first, then any other taken.
+
+    On CUDA, event timing always runs, so the timed outputs are checked whatever the method and
+    an event figure is there to compare with. Graph replays follow where the plan asks for them
+    (always for "cuda_graph", below ``graph_below_us`` for "auto") and the call can be captured;
+    ``TimingStats.method`` says which figure is which.
+    """
     if not device.startswith("cuda"):
-        return time_cpu(call, input_sets, plan, on_sample)
+        return [time_cpu(call, input_sets, plan, on_sample)]
     events = time_cuda(call, input_sets, plan, on_sample)
-    if plan.method != "cuda_graph":
-        return events
+    wants_graph = plan.method == "cuda_graph" or (
+        plan.method == "auto" and events.median_us < plan.graph_below_us
+    )
+    if not wants_graph:
+        return [events]
     from evaluator.cuda_graph_timing import GraphCaptureError, time_cuda_graph
 
     try:
-        return time_cuda_graph(call, input_sets, plan, on_output=on_graph_output)
+        return [time_cuda_graph(call, input_sets, plan, on_output=on_graph_output), events]
     except GraphCaptureError:
-        return events
+        return [events]
+
+
+def shape_method(reference: TimingStats) -> str:
+    """The plan method a candidate uses on a shape, so it is timed as the reference was."""
+    from evaluator.cuda_graph_timing import METHOD as GRAPH_METHOD
+
+    return "cuda_graph" if reference.method == GRAPH_METHOD else "events"
+
+
+def same_method(candidate: TimingStats, reference: Sequence[TimingStats]) -> TimingStats:
+    """The reference figure taken by the candidate's method, else the reference's first figure
+    (which ``incomparable`` then declines to compare)."""
+    return next((r for r in reference if r.method == candidate.method), reference[0])

@@ -64,6 +64,7 @@ class ShapeMetrics:
     achieved_tflops: float | None = None
     peak_fraction: float | None = None
     interpreted: bool = False
+    timing_method: str | None = None  # how median_us was taken (events, graph replays, CPU clock)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

@@ -18,6 +18,10 @@ STATUS_STYLE = {
 }
 
 
+# Short names for ``TimingStats.method``.
+TIMERS = {"cuda_events_l2_flush": "events", "cuda_graph_l2_flush": "graph", "cpu_perf_counter": "cpu"}
+
+
 def fmt(value: float | None, spec: str = ".4g", suffix: str = "") -> str:
     return "-" if value is None else f"{value:{spec}}{suffix}"
 
@@ -44,6 +48,7 @@ def shapes_table(result: EvalResult) -> Table:
         "median us",
         "IQR us",
         "samples",
+        "timed by",
         "ref us",
         "speedup",
         "max abs err",
@@ -57,6 +62,7 @@ def shapes_table(result: EvalResult) -> Table:
             fmt(s.median_us),
             fmt(s.iqr_us),
             str(s.samples),
+            TIMERS.get(s.timing_method or "", s.timing_method or "-"),
             fmt(s.ref_median_us),
             "interpreted" if s.interpreted else fmt(s.speedup, ".2f", "x"),
             fmt(s.max_abs_err, ".2e"),

@@ -207,3 +207,4 @@ class EvaluationRow(Base):
     achieved_tflops: Mapped[float | None] = mapped_column(Float)
     peak_fraction: Mapped[float | None] = mapped_column(Float)
     interpreted: Mapped[bool] = mapped_column(Boolean)
+    timing_method: Mapped[str | None] = mapped_column(String(64))

@@ -138,3 +138,34 @@ def test_graph_mode_evaluation_ranks_the_honest_and_catches_a_capture_cheat(tmp_
     assert honest.ok and honest.speedup is not None, honest.reason
     cheat = evaluator.evaluate(make_candidate(CAPTURE_CHEAT))
     assert cheat.status is Status.WRONG_OUTPUT and "CUDA-graph replay" in cheat.reason, cheat.reason
+
+
+HOST_SYNC = """
+import torch
+
+
+class ModelNew(torch.nn.Module):
+    def forward(self, x):
+        out = torch.softmax(x, dim=-1)
+        torch.cuda.synchronize()  # legal, but no graph can capture it
+        return out
+"""
+
+
+@pytest.mark.gpu
+def test_auto_mode_times_short_shapes_by_graph_and_compares_a_fallback_with_events(tmp_path) -> None:
+    from evaluator.cuda_graph_timing import METHOD
+    from evaluator.evaluate import Evaluator
+    from evaluator.limits import EvalLimits
+    from kernels.candidate import make_candidate
+    from kernels.problem import load_problem
+
+    limits = EvalLimits(timing_method="auto", graph_below_us=1e9, warmup_ms=5, timing_budget_ms=50, ncu=False)
+    evaluator = Evaluator(load_problem("softmax"), "cuda:0", limits, 13, workroot=tmp_path)
+    honest = evaluator.evaluate(make_candidate(HONEST))
+    assert honest.ok and honest.speedup is not None, honest.reason
+    assert {s.timing_method for s in honest.shapes} == {METHOD}, "every shape is under the threshold"
+    syncing = evaluator.evaluate(make_candidate(HOST_SYNC))
+    assert syncing.ok and syncing.speedup is not None, syncing.reason
+    assert {s.timing_method for s in syncing.shapes} == {"cuda_events_l2_flush"}
+    assert "no speedup" not in syncing.reason

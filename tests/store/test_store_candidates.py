@@ -179,6 +179,7 @@ def test_result_round_trip_is_exact(store: Store, run_id: int, candidate_factory
                 achieved_tflops=None,
                 peak_fraction=0.8013,
                 interpreted=False,
+                timing_method="cuda_graph_l2_flush",
             ),
             ShapeMetrics(shape="small", median_us=1.0 / 3.0, samples=7, speedup=1.1, max_abs_err=0.0),
         ),

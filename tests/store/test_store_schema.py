@@ -6,6 +6,7 @@ import sqlite3
 import subprocess
 import sys
 import threading
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -15,6 +16,8 @@ from sqlalchemy import Column, Engine, Index, Integer, MetaData, inspect, text
 from sqlalchemy.exc import IntegrityError
 
 import store
+from evaluator.types import EvalResult
+from kernels.candidate import Candidate
 from kernels.problem import Problem
 from store import Store
 from store.engine import MIGRATIONS_DIR, current_revision, downgrade, head_revision, make_engine, upgrade
@@ -32,7 +35,7 @@ def _diffs(engine: Engine, metadata: MetaData) -> list[object]:
 def test_migration_creates_exactly_the_models(store: Store) -> None:
     assert set(inspect(store.engine).get_table_names()) == TABLES | {"alembic_version"}
     assert _diffs(store.engine, Base.metadata) == []
-    assert current_revision(store.engine) == head_revision() == "0002"
+    assert current_revision(store.engine) == head_revision() == "0003"
 
 
 def test_schema_comparison_notices_drift(store: Store) -> None:
@@ -89,6 +92,25 @@ def test_downgrade_to_base_then_upgrade_again(db_url: str) -> None:
         assert _diffs(engine, Base.metadata) == []
     finally:
         engine.dispose()
+
+
+def test_the_timing_method_column_arrives_without_losing_a_result(
+    db_url: str,
+    problem: Problem,
+    candidate_factory: Callable[..., Candidate],
+    result_factory: Callable[..., EvalResult],
+) -> None:
+    """A store written before 0003 keeps its results; their shapes simply have no timing method."""
+    with Store(db_url) as first:
+        run_id = first.create_run(problem, device="cpu", proposer="offline", budget=4, seed=7, options={})
+        candidate_id = first.add_candidate(run_id, candidate_factory(1))
+        first.record_result(candidate_id, result_factory(speedup=2.0))
+    downgrade(db_url, "0002")
+    upgrade(db_url)
+    with Store(db_url) as reopened:
+        back = reopened.get_candidate(candidate_id).result
+    assert back is not None and back.speedup == pytest.approx(2.0)
+    assert [s.timing_method for s in back.shapes] == [None, None]
 
 
 def test_processes_racing_to_migrate_a_fresh_database(db_url: str) -> None:
