@@ -103,7 +103,7 @@ class EvalResult:
     @property
     def latency_us(self) -> float | None:
         """Geometric mean of per-shape median latency, for ranking on one device."""
-        values = [s.median_us for s in self.shapes if s.median_us]
+        values = [s.median_us for s in self.shapes if s.median_us is not None and s.median_us > 0]
         if not self.ok or self.interpreted or self.suspect or not values or len(values) != len(self.shapes):
             return None
         return math.exp(sum(math.log(v) for v in values) / len(values))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from evaluator.limits import EvalLimits
 from evaluator.plausibility import implausibility, settle, verification_limits
 from evaluator.types import EvalResult, ShapeMetrics, Stage, Status
@@ -37,3 +39,11 @@ def test_settle_confirms_rejects_or_keeps_suspect() -> None:
 
     unconfirmed = settle(flagged, "why", result(2.0))
     assert unconfirmed.suspect and "not confirmed" in unconfirmed.verification
+
+
+def test_a_median_at_or_below_zero_gives_no_latency_rather_than_an_error() -> None:
+    below = ShapeMetrics("tiny", median_us=-0.02, samples=50, timing_method="cuda_graph_l2_flush")
+    fine = ShapeMetrics("wide", median_us=80.0, samples=50, timing_method="cuda_graph_l2_flush")
+    result = EvalResult(Status.OK, Stage.DONE, "ok", shapes=(below, fine))
+    assert result.latency_us is None and result.speedup is None
+    assert EvalResult(Status.OK, Stage.DONE, "ok", shapes=(fine,)).latency_us == pytest.approx(80.0)
