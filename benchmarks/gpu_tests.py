@@ -21,6 +21,8 @@ from typing import Any
 
 from rich.console import Console
 
+from evaluator.clocks import nvidia_driver
+
 from result_files import append_run, commit, result_path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -73,7 +75,7 @@ def main() -> int:
         "commit": commit(),
         "command": " ".join(["python -m pytest -q -m gpu tests", *extra]),
         "torch": torch.__version__,
-        "driver": _driver(),
+        "driver": nvidia_driver(),
         "sandbox": sandbox_features(),
         "wall_s": wall_s,
         "pytest_exit_code": done.returncode,
@@ -84,19 +86,6 @@ def main() -> int:
     append_run(out, {"benchmark": "gpu_tests", "device": name}, run)
     console.print(f"{counts} in {wall_s:.0f} s; wrote {out}")
     return done.returncode
-
-
-def _driver() -> str | None:
-    try:
-        done = subprocess.run(
-            ["nvidia-smi", "--query-gpu=driver_version", "--format=csv,noheader"],
-            capture_output=True,
-            text=True,
-            timeout=30,
-        )
-    except (OSError, subprocess.TimeoutExpired):
-        return None
-    return done.stdout.strip().splitlines()[0] if done.stdout.strip() else None
 
 
 if __name__ == "__main__":

@@ -12,6 +12,7 @@ from rich.table import Table
 
 from evaluator.devices import DeviceSpec
 from evaluator.isolation import Isolation
+from service.render import fmt
 
 
 def size_text(value: int | None) -> str:
@@ -38,7 +39,7 @@ def devices_table(specs: list[DeviceSpec]) -> Table:
             spec.key,
             spec.name,
             size_text(spec.memory_bytes),
-            "-" if spec.sm_count is None else str(spec.sm_count),
+            fmt(spec.sm_count, "d"),
             size_text(spec.l2_bytes),
             copy,
             "-" if peak is None else f"{peak.tflops_fp32:g}/{peak.tflops_fp16:g}",
