@@ -24,8 +24,10 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import replace
 from datetime import datetime, timezone
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -57,42 +59,57 @@ def expected(path: Path) -> str:
     return "ok" if path.stem == "honest_triton" else status
 
 
-def measure_overhead(evaluators: list[Evaluator], repeats: int) -> dict[str, Any]:
-    """Fixed cost of one candidate against a bare CUDA process, then throughput over every GPU."""
-    start = time.perf_counter()
-    for evaluator in evaluators:
-        evaluator.reference()
-    reference_s = time.perf_counter() - start
-    baseline = []
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        subprocess.run([sys.executable, "-c", "import torch; torch.cuda.init()"], check=True)
-        baseline.append(time.perf_counter() - t0)
-    per_candidate = []
-    for i in range(repeats):
-        t0 = time.perf_counter()
-        result = evaluators[0].evaluate(make_candidate(HONEST.format(f" + 0 * {i}")))
-        per_candidate.append(time.perf_counter() - t0)
-        assert result.ok, result.reason
-    triton_candidate = []
-    for i in range(max(2, repeats // 2)):
-        t0 = time.perf_counter()
-        result = evaluators[0].evaluate(make_candidate(f"{HONEST_TRITON}\n# variant {i}\n"))
-        triton_candidate.append(time.perf_counter() - t0)
-        assert result.ok, result.reason
+def timed(label: str, console: Console, action: Callable[[], Any]) -> float:
+    """Run ``action`` and print how long it took, so a run cut short still shows where time went."""
+    t0 = time.perf_counter()
+    action()
+    seconds = time.perf_counter() - t0
+    console.print(f"  {label}: {seconds:.2f} s")
+    return seconds
+
+
+def evaluate_ok(evaluator: Evaluator, source: str) -> None:
+    result = evaluator.evaluate(make_candidate(source))
+    assert result.ok, result.reason
+
+
+def measure_overhead(
+    evaluators: list[Evaluator], repeats: int, console: Console, report: dict[str, Any], out: Path
+) -> None:
+    """Fixed cost of one candidate against a bare CUDA process, then throughput over every GPU.
+
+    Each figure lands in ``report`` (and on disk) as soon as it is measured.
+    """
+    first = evaluators[0]
+    report["reference_prepare_s"] = timed(
+        "prepare the reference", console, lambda: [e.reference() for e in evaluators]
+    )
+    bare = [sys.executable, "-c", "import torch; torch.cuda.init()"]
+    baseline = [
+        timed("bare process with CUDA", console, lambda: subprocess.run(bare, check=True))
+        for _ in range(repeats)
+    ]
+    report["baseline_process_with_cuda_s"] = statistics.median(baseline)
+    per_candidate = [
+        timed(f"PyTorch candidate {i}", console, partial(evaluate_ok, first, HONEST.format(f" + 0 * {i}")))
+        for i in range(repeats)
+    ]
+    report["evaluate_per_candidate_s"] = statistics.median(per_candidate)
+    report["ratio_to_baseline"] = report["evaluate_per_candidate_s"] / report["baseline_process_with_cuda_s"]
+    write_report(out, report)
+    triton_candidate = [
+        timed(f"Triton candidate {i}", console, partial(evaluate_ok, first, f"{HONEST_TRITON}\n# v{i}\n"))
+        for i in range(max(2, repeats // 2))
+    ]
+    report["evaluate_triton_candidate_s"] = statistics.median(triton_candidate)
+    write_report(out, report)
     with MultiDeviceExecutor(evaluators) as executor:
         batch = [make_candidate(HONEST.format(f" * 1 + 0 * {i}")) for i in range(repeats * len(evaluators))]
         t0 = time.perf_counter()
         assert all(f.result().ok for f in [executor.submit(c) for c in batch])
         parallel_s = time.perf_counter() - t0
-    return {
-        "reference_prepare_s": reference_s,
-        "baseline_process_with_cuda_s": statistics.median(baseline),
-        "evaluate_per_candidate_s": statistics.median(per_candidate),
-        "ratio_to_baseline": statistics.median(per_candidate) / statistics.median(baseline),
-        "evaluate_triton_candidate_s": statistics.median(triton_candidate),
-        "candidates_per_minute_per_gpu": 60.0 * len(batch) / parallel_s / len(evaluators),
-    }
+    report["candidates_per_minute_per_gpu"] = 60.0 * len(batch) / parallel_s / len(evaluators)
+    write_report(out, report)
 
 
 def adversarial_verdicts(
@@ -157,8 +174,7 @@ def main() -> int:
             Evaluator(problem, d, limits, 5, workroot=Path(tmp) / d.replace(":", "_")) for d in devices
         ]
         console.print(f"measuring the overhead per candidate on {len(devices)} GPU(s) ...")
-        report.update(measure_overhead(evaluators, args.repeats))
-        write_report(out, report)
+        measure_overhead(evaluators, args.repeats, console, report, out)
         if not args.skip_adversarial:
             console.print(f"running {len(CASES)} adversarial cases, {args.verdict_slots} at a time ...")
             verdicts = adversarial_verdicts(problem, devices[0], limits, args.verdict_slots, Path(tmp) / "v")
