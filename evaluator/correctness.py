@@ -9,7 +9,8 @@ divided by the reference's largest magnitude.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import math
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
 import torch
@@ -61,32 +62,85 @@ def compare_tensor(ref: torch.Tensor, out: torch.Tensor, tol: Tolerance, label: 
             return Comparison(True, "exact", 0.0, 0.0)
         mismatches = int((ref != out).sum())
         return Comparison(False, f"{label}: {mismatches} of {ref.numel()} integer elements differ")
-    ref64, out64 = ref.double(), out.double()
-    finite = torch.isfinite(ref64)
-    bad_finite = finite & ~torch.isfinite(out64)
-    if bool(bad_finite.any()):
-        return Comparison(
-            False, f"{label}: {int(bad_finite.sum())} non-finite value(s) where the reference is finite"
-        )
     if ref.numel() == 0:
         return Comparison(True, "empty", 0.0, 0.0)
-    ref_f, out_f = ref64[finite], out64[finite]
-    if ref_f.numel() > 1 and bool(ref_f.max() > ref_f.min()) and bool(out_f.max() == out_f.min()):
-        return Comparison(False, f"{label} is constant ({float(out_f[0]):.4g}) where the reference varies")
-    diff = (out_f - ref_f).abs()
-    max_abs = float(diff.max()) if diff.numel() else 0.0
-    ref_max = float(ref_f.abs().max()) if ref_f.numel() else 0.0
-    max_rel = max_abs / ref_max if ref_max > 0 else max_abs
-    scale = max(1.0, float(ref_f.pow(2).mean().sqrt())) if ref_f.numel() else 1.0
-    allowed = tol.atol * scale + tol.rtol * ref_f.abs()
-    over = diff > allowed
-    if bool(over.any()):
-        idx = int(torch.argmax((diff - allowed).flatten()))
+    return compare_floats(ref.reshape(-1), out.reshape(-1), tol, label)
+
+
+# Elements compared at a time: float64 copies of a chunk stay small, so an output of hundreds of
+# millions of elements is checked in a few passes over memory instead of many full-size temporaries.
+CHUNK = 1 << 20
+
+
+@dataclass
+class _Extent:
+    """What the first pass learns over the positions where the reference is finite."""
+
+    count: int = 0
+    sum_squares: float = 0.0
+    ref_min: float = math.inf
+    ref_max: float = -math.inf
+    out_min: float = math.inf
+    out_max: float = -math.inf
+    max_abs: float = 0.0
+    ref_abs_max: float = 0.0
+
+
+def _chunks(ref: torch.Tensor, out: torch.Tensor) -> Iterator[tuple[int, torch.Tensor, torch.Tensor]]:
+    """(offset, reference, output) in float64, restricted to positions with a finite reference."""
+    for start in range(0, ref.numel(), CHUNK):
+        ref64 = ref[start : start + CHUNK].double()
+        out64 = out[start : start + CHUNK].double()
+        finite = torch.isfinite(ref64)
+        if not bool(finite.all()):
+            ref64, out64 = ref64[finite], out64[finite]
+        yield start, ref64, out64
+
+
+def _first_pass(ref: torch.Tensor, out: torch.Tensor, label: str) -> _Extent | Comparison:
+    extent = _Extent()
+    for _, ref_f, out_f in _chunks(ref, out):
+        if ref_f.numel() == 0:
+            continue
+        bad = int((~torch.isfinite(out_f)).sum())
+        if bad:
+            return Comparison(False, f"{label}: {bad} non-finite value(s) where the reference is finite")
+        diff = (out_f - ref_f).abs()
+        extent.count += ref_f.numel()
+        extent.sum_squares += float(ref_f.pow(2).sum())
+        extent.ref_min = min(extent.ref_min, float(ref_f.min()))
+        extent.ref_max = max(extent.ref_max, float(ref_f.max()))
+        extent.out_min = min(extent.out_min, float(out_f.min()))
+        extent.out_max = max(extent.out_max, float(out_f.max()))
+        extent.max_abs = max(extent.max_abs, float(diff.max()))
+        extent.ref_abs_max = max(extent.ref_abs_max, float(ref_f.abs().max()))
+    return extent
+
+
+def compare_floats(ref: torch.Tensor, out: torch.Tensor, tol: Tolerance, label: str) -> Comparison:
+    """Compare two flat floating tensors in float64, a chunk at a time, over the finite reference."""
+    extent = _first_pass(ref, out, label)
+    if isinstance(extent, Comparison):
+        return extent
+    if extent.count > 1 and extent.ref_max > extent.ref_min and extent.out_max == extent.out_min:
+        return Comparison(False, f"{label} is constant ({extent.out_min:.4g}) where the reference varies")
+    max_abs = extent.max_abs
+    max_rel = max_abs / extent.ref_abs_max if extent.ref_abs_max > 0 else max_abs
+    scale = max(1.0, math.sqrt(extent.sum_squares / extent.count)) if extent.count else 1.0
+    if max_abs <= tol.atol * scale:  # within atol everywhere: the rtol term can only add slack
+        return Comparison(True, "matches the reference", max_abs, max_rel)
+    over, worst_excess, worst = 0, -math.inf, (0.0, 0.0)
+    for _, ref_f, out_f in _chunks(ref, out):
+        excess = (out_f - ref_f).abs() - (tol.atol * scale + tol.rtol * ref_f.abs())
+        over += int((excess > 0).sum())
+        if excess.numel() and float(excess.max()) > worst_excess:
+            idx = int(torch.argmax(excess))
+            worst_excess, worst = float(excess[idx]), (float(out_f[idx]), float(ref_f[idx]))
+    if over:
         return Comparison(
             False,
-            f"{label}: {int(over.sum())} of {ref.numel()} elements outside"
-            f" atol={tol.atol:g} rtol={tol.rtol:g}"
-            f" (worst: got {float(out_f.flatten()[idx]):.6g}, expected {float(ref_f.flatten()[idx]):.6g})",
+            f"{label}: {over} of {ref.numel()} elements outside atol={tol.atol:g} rtol={tol.rtol:g}"
+            f" (worst: got {worst[0]:.6g}, expected {worst[1]:.6g})",
             max_abs,
             max_rel,
         )
