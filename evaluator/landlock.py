@@ -12,6 +12,7 @@ from __future__ import annotations
 import ctypes
 import os
 import platform
+import stat
 import sys
 from collections.abc import Iterable
 from pathlib import Path
@@ -29,6 +30,9 @@ NET_BIND_TCP, NET_CONNECT_TCP = 1 << 0, 1 << 1
 SCOPE_ABSTRACT_UNIX_SOCKET, SCOPE_SIGNAL = 1 << 0, 1 << 1
 
 READ = EXECUTE | READ_FILE | READ_DIR
+# Memory shared between processes, mounted under /dev. Files other processes keep there (a Ray
+# object store, say) are not a candidate's to read or overwrite.
+SHARED_MEMORY_DIRS = frozenset({"shm", "mqueue", "hugepages"})
 SYSTEM_READ_ROOTS = ("/usr", "/lib", "/lib64", "/bin", "/sbin", "/etc", "/opt", "/proc", "/sys", "/run")
 
 
@@ -80,18 +84,40 @@ def default_read_paths() -> list[str]:
     return sorted(paths)
 
 
+def device_paths(shared_memory: bool) -> list[str]:
+    """The device nodes and folders under /dev; the shared-memory folders only if asked for.
+
+    Symbolic links (``/dev/fd``, ``/dev/stdout``) lead under ``/proc/self``, which has its own rule.
+    """
+    if shared_memory:
+        return ["/dev"]
+    paths = []
+    for entry in os.scandir("/dev"):
+        if entry.name in SHARED_MEMORY_DIRS:
+            continue
+        try:
+            mode = entry.stat(follow_symlinks=False).st_mode
+        except OSError:
+            continue  # gone since the listing
+        if stat.S_ISCHR(mode) or stat.S_ISBLK(mode) or stat.S_ISDIR(mode):
+            paths.append(entry.path)
+    return sorted(paths)
+
+
 def restrict(
     write_paths: Iterable[str],
     read_paths: Iterable[str] | None = None,
     *,
     scope_abstract_sockets: bool = True,
+    shared_memory: bool = False,
 ) -> int:
     """Confine this process (and its future children) for good. Returns the ABI used (0: not applied).
 
     ``scope_abstract_sockets=False`` lets the process reach abstract Unix sockets that processes
     outside its domain listen on. Those sockets belong to a network namespace, so inside one of
     its own the process reaches only its own namespace's: the ncu target needs that to talk to
-    the ncu that watches it.
+    the ncu that watches it. ``shared_memory=True`` leaves the files under ``/dev/shm`` (and the
+    other shared-memory folders) open to read and write, as a profiler's target may need.
     """
     abi = abi_version()
     if abi == 0:
@@ -112,7 +138,7 @@ def restrict(
         writable = handled & ~(MAKE_CHAR | MAKE_BLOCK)
         device_access = READ_FILE | WRITE_FILE | READ_DIR | (IOCTL_DEV if abi >= 5 else 0)
         rules = [(p, READ) for p in (read_paths if read_paths is not None else default_read_paths())]
-        rules += [("/dev", device_access)]
+        rules += [("/dev", READ_DIR)] + [(p, device_access) for p in device_paths(shared_memory)]
         # The CUDA driver opens files of its own process under /proc for writing (with O_TRUNC) at
         # init, and fails with "OS call failed" when it may not. /proc/self resolves to this
         # process alone, so nothing system-wide under /proc becomes writable.

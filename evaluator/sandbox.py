@@ -223,8 +223,9 @@ def child_limits_arg(policy: SandboxPolicy) -> str:
 def apply_child_limits(arg: str, workdir: str, *, profiler_ipc: bool = False) -> None:
     """Called first thing in the child: hard limits, then Landlock, before any candidate code runs.
 
-    ``profiler_ipc`` leaves abstract Unix sockets reachable, for a process a profiler watches from
-    outside its Landlock domain; only ever set inside a network namespace, which walls them in.
+    ``profiler_ipc`` leaves abstract Unix sockets and ``/dev/shm`` reachable, for a process a
+    profiler watches from outside its Landlock domain; only ever set inside a network namespace,
+    which walls the sockets in.
     """
     import resource
 
@@ -238,4 +239,4 @@ def apply_child_limits(arg: str, workdir: str, *, profiler_ipc: bool = False) ->
     if use_landlock:
         from evaluator import landlock
 
-        landlock.restrict([workdir], scope_abstract_sockets=not profiler_ipc)
+        landlock.restrict([workdir], scope_abstract_sockets=not profiler_ipc, shared_memory=profiler_ipc)
