@@ -88,7 +88,7 @@ def save_tensors(values: Any, path: str | Path) -> None:
 
     The checksum guards against a damaged disk, not against a candidate (``load_tensors`` never
     unpickles code either way), and it costs time on every output a candidate writes: writing
-    512 MB took 0.58 s with it and 0.36 s without (``benchmarks/tensor_exchange.py``, one thread).
+    512 MB took 0.6 to 1.0 s with it and 0.4 s without (``benchmarks/tensor_exchange.py``).
     """
     with _without_crc32():
         torch.save(values, path)

@@ -44,7 +44,7 @@ class Settings(BaseSettings):
     max_processes: int = Field(default=4096, ge=16)
     gpu_memory_fraction: float = Field(default=1.0, gt=0, le=1)
     ncu: bool = True
-    timing_method: Literal["events", "cuda_graph", "auto"] = "events"
+    timing_method: Literal["events", "cuda_graph", "auto"] = "auto"
     graph_below_us: float = Field(default=20.0, gt=0)
     max_plausible_speedup: float = Field(default=25.0, gt=1)
     reverify: bool = True
