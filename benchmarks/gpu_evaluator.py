@@ -37,6 +37,7 @@ from rich.table import Table
 from evaluator.evaluate import Evaluator
 from evaluator.executor import LocalExecutor, MultiDeviceExecutor
 from evaluator.limits import EvalLimits
+from evaluator.phases import describe as describe_phases
 from kernels.candidate import make_candidate
 from kernels.problem import Problem, load_problem
 
@@ -68,9 +69,16 @@ def timed(label: str, console: Console, action: Callable[[], Any]) -> float:
     return seconds
 
 
-def evaluate_ok(evaluator: Evaluator, source: str) -> None:
+def evaluate_ok(evaluator: Evaluator, source: str, phases: list[dict[str, float]]) -> None:
     result = evaluator.evaluate(make_candidate(source))
     assert result.ok, result.reason
+    phases.append(result.phase_seconds or {})
+
+
+def median_phases(phases: list[dict[str, float]]) -> dict[str, float]:
+    """Each phase's median over the candidates (``evaluator.phases``): where the overhead goes."""
+    names = dict.fromkeys(name for entry in phases for name in entry)
+    return {name: statistics.median(entry.get(name, 0.0) for entry in phases) for name in names}
 
 
 def measure_overhead(
@@ -90,18 +98,31 @@ def measure_overhead(
         for _ in range(repeats)
     ]
     report["baseline_process_with_cuda_s"] = statistics.median(baseline)
+    torch_phases: list[dict[str, float]] = []
     per_candidate = [
-        timed(f"PyTorch candidate {i}", console, partial(evaluate_ok, first, HONEST.format(f" + 0 * {i}")))
+        timed(
+            f"PyTorch candidate {i}",
+            console,
+            partial(evaluate_ok, first, HONEST.format(f" + 0 * {i}"), torch_phases),
+        )
         for i in range(repeats)
     ]
     report["evaluate_per_candidate_s"] = statistics.median(per_candidate)
+    report["phase_seconds_per_candidate"] = median_phases(torch_phases)
+    console.print(f"  phases (median): {describe_phases(report['phase_seconds_per_candidate'])}")
     report["ratio_to_baseline"] = report["evaluate_per_candidate_s"] / report["baseline_process_with_cuda_s"]
     write_report(out, report)
+    triton_phases: list[dict[str, float]] = []
     triton_candidate = [
-        timed(f"Triton candidate {i}", console, partial(evaluate_ok, first, f"{HONEST_TRITON}\n# v{i}\n"))
+        timed(
+            f"Triton candidate {i}",
+            console,
+            partial(evaluate_ok, first, f"{HONEST_TRITON}\n# v{i}\n", triton_phases),
+        )
         for i in range(max(2, repeats // 2))
     ]
     report["evaluate_triton_candidate_s"] = statistics.median(triton_candidate)
+    report["phase_seconds_per_triton_candidate"] = median_phases(triton_phases)
     write_report(out, report)
     with MultiDeviceExecutor(evaluators) as executor:
         batch = [make_candidate(HONEST.format(f" * 1 + 0 * {i}")) for i in range(repeats * len(evaluators))]

@@ -20,6 +20,7 @@ from evaluator.limits import EvalLimits
 from evaluator.messages import CandidateJob, TimingSpec, TrialSpec, write_job
 from evaluator.ncu_pass import NcuPass, merge_ncu
 from evaluator.observer import CandidateObserver
+from evaluator.phases import PhaseClock
 from evaluator.plausibility import implausibility, settle, verification_limits
 from evaluator.preflight import run_preflight
 from evaluator.reference import (
@@ -104,14 +105,18 @@ class Evaluator:
         gated = self.gate(candidate)
         if gated is not None:
             return gated
+        clock = PhaseClock()
+        clock.enter("reference")
         reference = self.reference()
         workdir = Path(tempfile.mkdtemp(prefix=f"cand-{candidate.hash}-", dir=self.workroot))
         ncu_report = None
         try:
-            observed, exit_info, stage = self._run_child(candidate, reference, workdir, interpreted)
+            observed, exit_info, stage = self._run_child(candidate, reference, workdir, interpreted, clock)
             status, reason = self._verdict(observed, exit_info, stage)
             if status is Status.OK and not interpreted:
+                clock.enter("ncu")
                 ncu_report = self._ncu_pass(observed, reference, workdir)
+            clock.enter("finish")
         finally:
             if not self.keep_workdirs:
                 shutil.rmtree(workdir, ignore_errors=True)
@@ -129,6 +134,7 @@ class Evaluator:
         )
         if status is Status.OK:
             result = replace(result, profile=merge_ncu(observed.profile(), ncu_report))
+        result = replace(result, phase_seconds=clock.finish())
         why = implausibility(result, self.limits.max_plausible_speedup) if self.limits.reverify else None
         return self._reverify(candidate, result, why) if why else result
 
@@ -220,8 +226,14 @@ class Evaluator:
         )
 
     def _run_child(
-        self, candidate: Candidate, reference: ReferenceData, workdir: Path, interpreted: bool
+        self,
+        candidate: Candidate,
+        reference: ReferenceData,
+        workdir: Path,
+        interpreted: bool,
+        clock: PhaseClock,
     ) -> tuple[CandidateObserver, ChildExit, str]:
+        clock.enter("inputs")
         job = self._job(candidate, reference, workdir, interpreted)
         job_path = workdir / "job.json"
         write_job(job, job_path)
@@ -230,8 +242,14 @@ class Evaluator:
             "evaluator.harness", job_path, workdir, env, sandbox_policy(self.limits, self.device)
         )
         observer = CandidateObserver(reference, workdir / "outputs", self.problem.tolerance)
+        clock.enter("start")
         for message in proc.events():
-            if observer.handle(message):
+            if message.event == "stage" and message.data.get("stage") != "done":
+                clock.enter(str(message.data.get("stage")))
+            handled_at = time.monotonic()
+            stop = observer.handle(message)
+            clock.overlapping(time.monotonic() - handled_at)
+            if stop:
                 proc.kill()
                 break
         stage = proc.stage

@@ -85,6 +85,7 @@ class EvalResult:
     suspect: bool = False  # flagged as implausible and not (yet) confirmed: never ranked
     verification: str = ""  # what re-verification found, when a result was flagged
     profile: dict[str, Any] | None = None
+    phase_seconds: dict[str, float] | None = None  # where the time went (``evaluator.phases``)
 
     @property
     def ok(self) -> bool:
@@ -130,6 +131,7 @@ class EvalResult:
             "verification": self.verification,
             "profile": self.profile,
             "duration_s": round(self.duration_s, 3),
+            "phase_seconds": self.phase_seconds,
             "device": self.device.to_dict() if self.device else None,
             "shapes": [s.to_dict() for s in self.shapes],
         }

@@ -15,6 +15,7 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
+from evaluator.phases import describe as describe_phases
 from kernels.errors import CrucibleError
 
 if TYPE_CHECKING:
@@ -153,6 +154,8 @@ def evaluate(
             out.print(f"profile: {escape(result.profile['summary'])}")
         if result.verification:
             out.print(f"verification: {escape(result.verification)}")
+        if result.phase_seconds:
+            out.print(f"time: {result.duration_s:.1f} s; {describe_phases(result.phase_seconds)}")
     raise typer.Exit(0 if result.ok else 1)
 
 

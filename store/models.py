@@ -177,6 +177,7 @@ class CandidateRow(Base):
     suspect: Mapped[bool | None] = mapped_column(Boolean)
     verification: Mapped[str | None] = mapped_column(Text)
     profile: Mapped[dict[str, Any] | None] = mapped_column(json_type(none_as_null=True))
+    phase_seconds: Mapped[dict[str, float] | None] = mapped_column(json_type(none_as_null=True))
 
     evaluations: Mapped[list[EvaluationRow]] = relationship(
         lazy="raise", order_by="EvaluationRow.position", passive_deletes=True

@@ -149,6 +149,7 @@ def verdict_values(result: EvalResult) -> dict[str, Any]:
         "suspect": result.suspect,
         "verification": result.verification or None,
         "profile": result.profile,
+        "phase_seconds": result.phase_seconds,
     }
 
 
@@ -168,6 +169,7 @@ def eval_result(row: CandidateRow) -> EvalResult | None:
         suspect=bool(row.suspect),
         verification=row.verification or "",
         profile=row.profile,
+        phase_seconds=row.phase_seconds,
     )
 
 

@@ -118,3 +118,16 @@ def test_failing_reference_raises_instead_of_blaming_candidates(tmp_path: Path) 
     ev = Evaluator(load_problem(path, {"batch_size": 2, "dim": 4}), "cpu", LIMITS, 1, workroot=tmp_path / "w")
     with pytest.raises(ReferenceFailed, match="reference bug"):
         ev.evaluate(make_candidate(CONFIGURED))
+
+
+def test_each_evaluation_says_where_its_time_went(evaluator: Evaluator) -> None:
+    first = evaluator.evaluate(make_candidate(CONFIGURED, {"mode": "right"}))
+    phases = first.phase_seconds or {}
+    assert {"reference", "start", "correctness", "timing", "comparison"} <= set(phases), phases
+    in_turn = sum(s for name, s in phases.items() if name != "comparison")
+    assert in_turn <= first.duration_s + 0.01
+    assert in_turn >= 0.8 * first.duration_s  # the phases account for nearly all of it
+    second = evaluator.evaluate(make_candidate(CONFIGURED, {"mode": "wrong"}))
+    assert second.phase_seconds is not None
+    assert "reference" not in second.phase_seconds  # prepared once, for the first candidate
+    assert "timing" not in second.phase_seconds  # a wrong output never reaches timing

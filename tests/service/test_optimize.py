@@ -173,6 +173,10 @@ def test_evaluate_json_contract(crucible, problem_file: Path, tmp_path: Path):  
     assert data["status"] == "ok" and data["config"]["fused"] is False
     assert [s["shape"] for s in data["shapes"]] == ["a", "b"]
     assert all(s["median_us"] > 0 and s["achieved_gbps"] > 0 and s["samples"] >= 5 for s in data["shapes"])
+    assert {"start", "correctness", "timing"} <= data["phase_seconds"].keys()
+
+    plain = crucible("evaluate", str(problem_file), str(good), "--config", "fused=false")
+    assert plain.code == 0 and "correctness" in plain.stdout.split("time:")[1], plain.stdout
 
     wrong = tmp_path / "wrong.py"
     wrong.write_text(TORCH_FAMILY.replace("F.silu(x)", "F.relu(x)"))

@@ -7,6 +7,7 @@ import subprocess
 import sys
 import threading
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -35,7 +36,7 @@ def _diffs(engine: Engine, metadata: MetaData) -> list[object]:
 def test_migration_creates_exactly_the_models(store: Store) -> None:
     assert set(inspect(store.engine).get_table_names()) == TABLES | {"alembic_version"}
     assert _diffs(store.engine, Base.metadata) == []
-    assert current_revision(store.engine) == head_revision() == "0003"
+    assert current_revision(store.engine) == head_revision() == "0004"
 
 
 def test_schema_comparison_notices_drift(store: Store) -> None:
@@ -94,18 +95,23 @@ def test_downgrade_to_base_then_upgrade_again(db_url: str) -> None:
         engine.dispose()
 
 
+@pytest.mark.parametrize("back_to", ["0002", "0001"])
 def test_the_timing_method_column_arrives_without_losing_a_result(
+    back_to: str,
     db_url: str,
     problem: Problem,
     candidate_factory: Callable[..., Candidate],
     result_factory: Callable[..., EvalResult],
 ) -> None:
-    """A store written before 0003 keeps its results; their shapes simply have no timing method."""
+    """A store written before 0003 keeps its results; their shapes simply have no timing method.
+
+    Taking it further back, past the candidates' own columns, must not cost the shapes either.
+    """
     with Store(db_url) as first:
         run_id = first.create_run(problem, device="cpu", proposer="offline", budget=4, seed=7, options={})
         candidate_id = first.add_candidate(run_id, candidate_factory(1))
         first.record_result(candidate_id, result_factory(speedup=2.0))
-    downgrade(db_url, "0002")
+    downgrade(db_url, back_to)
     upgrade(db_url)
     with Store(db_url) as reopened:
         back = reopened.get_candidate(candidate_id).result
@@ -200,3 +206,25 @@ def test_import_connects_to_nothing_and_stays_in_its_lane(tmp_path: Path) -> Non
     )
     assert done.stdout.strip() == ""
     assert list(tmp_path.iterdir()) == []
+
+
+def test_phase_seconds_survive_the_store_and_a_migration_round_trip(
+    db_url: str,
+    problem: Problem,
+    candidate_factory: Callable[..., Candidate],
+    result_factory: Callable[..., EvalResult],
+) -> None:
+    """Stored phases come back as they went in; a store taken back to 0003 and up again keeps the
+    result, with no phases."""
+    phases = {"start": 4.1, "correctness": 17.1, "timing": 12.7, "comparison": 3.0}
+    with Store(db_url) as first:
+        run_id = first.create_run(problem, device="cpu", proposer="offline", budget=4, seed=7, options={})
+        candidate_id = first.add_candidate(run_id, candidate_factory(1))
+        first.record_result(candidate_id, replace(result_factory(speedup=2.0), phase_seconds=phases))
+        stored = first.get_candidate(candidate_id).result
+    assert stored is not None and stored.phase_seconds == phases
+    downgrade(db_url, "0003")
+    upgrade(db_url)
+    with Store(db_url) as reopened:
+        back = reopened.get_candidate(candidate_id).result
+    assert back is not None and back.speedup == pytest.approx(2.0) and back.phase_seconds is None

@@ -31,7 +31,8 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("candidates") as batch:
+    # In place (SQLite 3.35+): rebuilding the candidates table would cascade to the evaluations.
+    with op.batch_alter_table("candidates", recreate="never") as batch:
         batch.drop_column("profile")
         batch.drop_column("verification")
         batch.drop_column("suspect")
