@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import platform
 import re
+import time
 import traceback
 from collections.abc import Sequence
 from contextlib import AbstractContextManager, nullcontext
@@ -108,6 +109,18 @@ def send_timing(channel: Channel, shape: str, figures: Sequence[TimingStats]) ->
     channel.send("timing", shape=shape, **asdict(primary), alternates=[asdict(o) for o in others])
 
 
+def wait_for_file(path: str | Path, timeout_s: float = 600.0) -> Path:
+    """The file the evaluator delivers on request (a probe's inputs), once it is there; the stage
+    limit stops a wait that never ends sooner than this."""
+    target = Path(path)
+    deadline = time.monotonic() + timeout_s
+    while not target.exists():
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"{target.name} never arrived")
+        time.sleep(0.002)
+    return target
+
+
 def load_tensors(path: str | Path) -> Any:
     """Load inputs or outputs without unpickling arbitrary objects."""
     return torch.load(path, map_location="cpu", weights_only=True)
@@ -115,6 +128,19 @@ def load_tensors(path: str | Path) -> Any:
 
 def to_device(values: Sequence[Any], device: str) -> list[Any]:
     return [v.to(device) if isinstance(v, torch.Tensor) else v for v in values]
+
+
+def refill(buffers: Sequence[Any], values: Sequence[Any]) -> list[Any]:
+    """``values`` copied into ``buffers`` in place where shape and dtype allow, else ``values``."""
+    filled = []
+    for buffer, value in zip(buffers, values, strict=True):
+        same = isinstance(buffer, torch.Tensor) and isinstance(value, torch.Tensor)
+        if same and buffer.shape == value.shape and buffer.dtype == value.dtype:
+            buffer.copy_(value)
+            filled.append(buffer)
+        else:
+            filled.append(value)
+    return filled
 
 
 def clone_all(values: Sequence[Any]) -> list[Any]:

@@ -23,6 +23,7 @@ from evaluator.observer import CandidateObserver
 from evaluator.phases import PhaseClock
 from evaluator.plausibility import implausibility, settle, verification_limits
 from evaluator.preflight import run_preflight
+from evaluator.probes import probe_input_path
 from evaluator.reference import (
     ReferenceData,
     device_env,
@@ -207,9 +208,16 @@ class Evaluator:
                 s.bytes_moved,
                 profile=self.limits.profile and not interpreted,
                 method=None if interpreted else shape_method(reference.timings[s.name]),
+                probe_paths=[]
+                if interpreted
+                else [
+                    str(probe_input_path(workdir / "probe", s.name, i))
+                    for i in range(len(reference.probes_for(s.name)))
+                ],
             )
             for s in reference.shapes
         ]
+        (workdir / "probe").mkdir()
         return CandidateJob(
             candidate_path=str(workdir / "candidate.py"),
             config=candidate.config.as_dict(),
@@ -241,7 +249,12 @@ class Evaluator:
         proc = SandboxedProcess(
             "evaluator.harness", job_path, workdir, env, sandbox_policy(self.limits, self.device)
         )
-        observer = CandidateObserver(reference, workdir / "outputs", self.problem.tolerance)
+        observer = CandidateObserver(
+            reference,
+            workdir / "outputs",
+            self.problem.tolerance,
+            probe_dir=None if interpreted else workdir / "probe",
+        )
         clock.enter("start")
         for message in proc.events():
             if message.event == "stage" and message.data.get("stage") != "done":

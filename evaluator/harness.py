@@ -37,9 +37,10 @@ def run(job: CandidateJob, channel: Channel) -> None:
 
     from evaluator import call_guards as guards
     from evaluator import child_runtime as rt
+    from evaluator.probes import probe_output_name
     from evaluator.profiler import profile_call
     from evaluator.roofline import peak_for
-    from evaluator.timing import TimingPlan, time_call
+    from evaluator.timing import TimingPlan, time_call, time_once
     from evaluator.types import Status
 
     torch.set_num_threads(job.cpu_threads)
@@ -155,6 +156,26 @@ def run(job: CandidateJob, channel: Channel) -> None:
             rt.save_outputs(outputs, path)
             channel.send("timed_output", shape=timing.shape, index=index, sample=sample, path=str(path))
         rt.send_timing(channel, timing.shape, figures)
+        for index, probe_path in enumerate(timing.probe_paths):
+            channel.send("probe_request", shape=timing.shape, probe=index)
+            try:
+                fresh = rt.to_device(rt.load_tensors(rt.wait_for_file(probe_path)), device)
+                # As a timed sample runs: just after another call, on new values in buffers the
+                # timed calls used. A cache keyed by address still hits; one keyed by content misses.
+                call(input_sets[-1])
+                call_us, output = time_once(device, call, rt.refill(input_sets[0], fresh))
+                outputs = rt.plain_outputs(output)
+            except rt.NotPlainOutput as exc:
+                return fail(Status.REJECTED, f"shape {timing.shape} on new inputs: {exc}")
+            except Exception as exc:
+                status, reason = rt.classify_exception(exc)
+                return fail(status, f"shape {timing.shape} on new inputs: {reason}")
+            if patched(f"shape {timing.shape} on new inputs"):
+                return None
+            rt.save_outputs(
+                outputs, Path(job.trials[0].output_path).parent / probe_output_name(timing.shape, index)
+            )
+            channel.send("probe", shape=timing.shape, probe=index, call_us=call_us)
     channel.send("stage", stage="done")
 
 

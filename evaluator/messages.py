@@ -33,6 +33,8 @@ class TimingSpec:
     bytes_moved: float | None = None
     profile: bool = False
     method: str | None = None  # the reference's method for this shape; None: the plan's own
+    # Where each probe's inputs will appear, once asked for after timing (``evaluator.probes``).
+    probe_paths: list[str] = field(default_factory=list)
 
 
 @dataclass(frozen=True)

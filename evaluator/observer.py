@@ -14,7 +14,8 @@ from typing import Any
 from evaluator.child_runtime import load_tensors
 from evaluator.correctness import Comparison, compare_outputs, dtype_name
 from evaluator.messages import Message
-from evaluator.reference import ReferenceData
+from evaluator.probes import deliver, probe_input_path, probe_output_name, reuse_reason
+from evaluator.reference import ReferenceData, ReferenceTrial
 from evaluator.timing import TimingStats, figures_from_message
 from evaluator.types import DeviceInfo, Status
 from kernels.problem import Tolerance
@@ -27,6 +28,8 @@ class CandidateObserver:
     reference: ReferenceData
     outputs_dir: Path
     tolerance: Callable[[str], Tolerance]
+    # Where probe inputs are delivered when asked for; None: no probes (an interpreted candidate).
+    probe_dir: Path | None = None
     device: DeviceInfo | None = None
     verdict: tuple[Status, str] | None = None
     comparisons: dict[str, list[Comparison]] = field(default_factory=dict)
@@ -34,6 +37,7 @@ class CandidateObserver:
     peaks: dict[str, int] = field(default_factory=dict)
     timings: dict[str, TimingStats] = field(default_factory=dict)
     profiles: dict[str, dict[str, Any]] = field(default_factory=dict)
+    probe_calls_us: dict[str, list[float]] = field(default_factory=dict)
     done: bool = False
     _expected: dict[Path, list[Any]] = field(default_factory=dict, repr=False)
 
@@ -76,14 +80,48 @@ class CandidateObserver:
             if not isinstance(report, dict) or not isinstance(report.get("summary"), str):
                 raise ValueError("profile report without a summary")
             self.profiles[str(data["shape"])] = report
+        elif event == "probe_request":
+            probe = self._probe(data)
+            deliver(probe.inputs_path, probe_input_path(self._probe_dir(), probe.shape, int(data["probe"])))
+        elif event == "probe":
+            self._check_probe(self._probe(data), int(data["probe"]), float(data["call_us"]))
         elif event == "stage" and data.get("stage") == "done":
             self.done = True
+
+    def _probe_dir(self) -> Path:
+        if self.probe_dir is None:
+            raise ValueError("no probes were asked of this candidate")
+        return self.probe_dir
+
+    def _probe(self, data: dict[str, Any]) -> ReferenceTrial:
+        probes = self.reference.probes_for(str(data["shape"]))
+        index = int(data["probe"])
+        if self.probe_dir is None or not 0 <= index < len(probes):
+            raise ValueError(f"unknown probe {data['shape']}/{index}")
+        return probes[index]
+
+    def _check_probe(self, probe: ReferenceTrial, index: int, call_us: float) -> None:
+        output = self.outputs_dir / probe_output_name(probe.shape, index)
+        comparison = self._compare_with(probe, output)
+        if not comparison.ok:
+            reason = f"shape {probe.shape}: on inputs it had never seen: {comparison.reason}"
+            self.verdict = (Status.WRONG_OUTPUT, reason)
+            return
+        calls = self.probe_calls_us.setdefault(probe.shape, [])
+        calls.append(call_us)
+        timed = self.timings.get(probe.shape)
+        reused = reuse_reason(probe.shape, timed.median_us, calls) if timed else None
+        if reused:
+            self.verdict = (Status.REJECTED, reused)
 
     def _compare(self, shape: str, index: int, output_path: Path) -> Comparison:
         """Compare a file the parent chose the name of with the reference's expected output."""
         trial = next((t for t in self.reference.trials if t.shape == shape and t.index == index), None)
         if trial is None:
             raise ValueError(f"unknown trial {shape}/{index}")
+        return self._compare_with(trial, output_path)
+
+    def _compare_with(self, trial: ReferenceTrial, output_path: Path) -> Comparison:
         try:
             actual = load_tensors(output_path)
         except Exception as exc:  # written by the candidate's process: anything may be there
@@ -111,4 +149,10 @@ class CandidateObserver:
             t.shape for t in self.reference.trials if len(self.comparisons.get(t.shape, [])) <= t.index
         ]
         missing += [s.name for s in self.reference.shapes if s.name not in self.timings]
+        if self.probe_dir is not None:
+            missing += [
+                s.name
+                for s in self.reference.shapes
+                if len(self.probe_calls_us.get(s.name, [])) < len(self.reference.probes_for(s.name))
+            ]
         return sorted(set(missing))

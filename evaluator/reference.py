@@ -14,6 +14,7 @@ from evaluator.inputs import derive_seed
 from evaluator.isolation import NO_ISOLATION, detect_isolation
 from evaluator.limits import EvalLimits
 from evaluator.messages import ReferenceJob, write_job
+from evaluator.probes import PROBES_PER_SHAPE
 from evaluator.sandbox import SandboxedProcess, SandboxPolicy, child_environment
 from evaluator.timing import TimingPlan, TimingStats, figures_from_message
 from evaluator.types import DeviceInfo
@@ -39,6 +40,8 @@ class ReferenceData:
     init_inputs_path: Path
     model_seed: int
     other_timings: dict[str, list[TimingStats]] = field(default_factory=dict)  # by other methods
+    # Input sets (with expected outputs) no candidate gets before it is timed (``evaluator.probes``).
+    probes: tuple[ReferenceTrial, ...] = ()
 
     def figures(self, shape: str) -> list[TimingStats]:
         """Every timing of ``shape``: the reported one first, then those by other methods."""
@@ -46,6 +49,9 @@ class ReferenceData:
 
     def trials_for(self, shape: str) -> list[ReferenceTrial]:
         return [t for t in self.trials if t.shape == shape]
+
+    def probes_for(self, shape: str) -> list[ReferenceTrial]:
+        return [t for t in self.probes if t.shape == shape]
 
 
 def timing_plan(limits: EvalLimits) -> TimingPlan:
@@ -94,7 +100,9 @@ def prepare_reference(
     directory.mkdir(parents=True, exist_ok=True)
     shapes = problem.shapes_for(device)
     trials = max(2, limits.trials)
-    seeds = {s.name: [derive_seed(secret_seed, "trial", s.name, i) for i in range(trials)] for s in shapes}
+    # The reference runs the probes' input sets as further trials; candidates get them only later.
+    every = range(trials + PROBES_PER_SHAPE)
+    seeds = {s.name: [derive_seed(secret_seed, "trial", s.name, i) for i in every] for s in shapes}
     model_seed = derive_seed(secret_seed, "model")
     job = ReferenceJob(
         problem_path=str(problem.path),
@@ -144,17 +152,18 @@ def prepare_reference(
             error = f"exceeded its {exit_info.timed_out_stage} time limit"
         detail = error or f"exited with code {exit_info.returncode}: {exit_info.stderr_tail.strip()[-500:]}"
         raise ReferenceFailed(f"the reference of problem {problem.name!r} failed on {device}: {detail}")
+
+    def trial(shape: str, index: int) -> ReferenceTrial:
+        return ReferenceTrial(
+            shape, index, directory / f"inputs_{shape}_{index}.pt", directory / f"expected_{shape}_{index}.pt"
+        )
+
     return ReferenceData(
         directory=directory,
         device=info,
         shapes=shapes,
-        trials=tuple(
-            ReferenceTrial(
-                s.name, i, directory / f"inputs_{s.name}_{i}.pt", directory / f"expected_{s.name}_{i}.pt"
-            )
-            for s in shapes
-            for i in range(trials)
-        ),
+        trials=tuple(trial(s.name, i) for s in shapes for i in range(trials)),
+        probes=tuple(trial(s.name, i) for s in shapes for i in every[trials:]),
         timings=timings,
         peak_mem_bytes=peaks,
         init_inputs_path=directory / "init_inputs.pt",

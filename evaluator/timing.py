@@ -186,6 +186,29 @@ def time_cuda(
     return summarize(_sample(measure, input_sets, plan, on_sample), "cuda_events_l2_flush")
 
 
+def time_once(device: str, call: Call, inputs: Sequence[Any]) -> tuple[float, Any]:
+    """One call timed as a sample is (on CUDA: flushed L2, events, a full-device sync): for the
+    probes on inputs the candidate has never seen (``evaluator.probes``)."""
+    if not device.startswith("cuda"):
+        start_ns = perf_counter_ns()
+        output = call(inputs)
+        return (perf_counter_ns() - start_ns) / 1e3, output
+    import torch
+
+    from evaluator.devices import reset_persisting_l2
+
+    flush = l2_flush_buffer()
+    torch.cuda.synchronize()
+    reset_persisting_l2()
+    flush.zero_()
+    start, end = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
+    start.record()
+    output = call(inputs)
+    end.record()
+    torch.cuda.synchronize()
+    return start.elapsed_time(end) * 1e3, output
+
+
 def l2_flush_buffer() -> Any:
     """A buffer at least twice the device's L2, zeroed before each sample to evict cached data."""
     import torch
