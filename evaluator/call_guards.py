@@ -71,6 +71,7 @@ WATCHED_ATTRIBUTES = (
     ("torch.cuda.Stream", "query"),
     ("json", "dumps"),
     ("os", "write"),
+    ("evaluator.messages.Channel", "send"),
 )
 
 

@@ -40,10 +40,20 @@ class CandidateObserver:
     probe_calls_us: dict[str, list[float]] = field(default_factory=dict)
     done: bool = False
     _expected: dict[Path, list[Any]] = field(default_factory=dict, repr=False)
+    _seen: set[tuple[str, ...]] = field(default_factory=set, repr=False)
 
     def handle(self, message: Message) -> bool:
         """Process one message; True once a verdict is known and the child can be stopped."""
         try:
+            key = _once_key(message.event, message.data)
+            if key in self._seen:
+                # The harness sends each of these once: a second one means candidate code wrote to
+                # the pipe (to be handed the probes' inputs early, say), and the harness's own
+                # message arrives after it.
+                self.verdict = (Status.REJECTED, f"sent {message.event} {key[1:]} twice: forged messages")
+                return True
+            if key:
+                self._seen.add(key)
             self._dispatch(message.event, message.data)
         except (KeyError, TypeError, ValueError) as exc:
             self.verdict = (
@@ -94,10 +104,14 @@ class CandidateObserver:
         return self.probe_dir
 
     def _probe(self, data: dict[str, Any]) -> ReferenceTrial:
-        probes = self.reference.probes_for(str(data["shape"]))
+        shape = str(data["shape"])
+        probes = self.reference.probes_for(shape)
         index = int(data["probe"])
         if self.probe_dir is None or not 0 <= index < len(probes):
-            raise ValueError(f"unknown probe {data['shape']}/{index}")
+            raise ValueError(f"unknown probe {shape}/{index}")
+        trials_done = len(self.comparisons.get(shape, [])) >= len(self.reference.trials_for(shape))
+        if shape not in self.timings or not trials_done:
+            raise ValueError(f"probe {shape}/{index} asked for before the shape was checked and timed")
         return probes[index]
 
     def _check_probe(self, probe: ReferenceTrial, index: int, call_us: float) -> None:
@@ -156,3 +170,22 @@ class CandidateObserver:
                 if len(self.probe_calls_us.get(s.name, [])) < len(self.reference.probes_for(s.name))
             ]
         return sorted(set(missing))
+
+
+# Messages the harness sends once each, and what tells two of a kind apart.
+_ONCE = {
+    "device": (),
+    "stage": ("stage",),
+    "trial": ("shape", "index"),
+    "timing": ("shape",),
+    "timed_output": ("shape", "sample"),
+    "probe_request": ("shape", "probe"),
+    "probe": ("shape", "probe"),
+}
+
+
+def _once_key(event: str, data: dict[str, Any]) -> tuple[str, ...]:
+    """The message's identity among those sent once; empty for any other message."""
+    if event not in _ONCE:
+        return ()
+    return (event, *(str(data[field_name]) for field_name in _ONCE[event]))
