@@ -130,19 +130,6 @@ def to_device(values: Sequence[Any], device: str) -> list[Any]:
     return [v.to(device) if isinstance(v, torch.Tensor) else v for v in values]
 
 
-def refill(buffers: Sequence[Any], values: Sequence[Any]) -> list[Any]:
-    """``values`` copied into ``buffers`` in place where shape and dtype allow, else ``values``."""
-    filled = []
-    for buffer, value in zip(buffers, values, strict=True):
-        same = isinstance(buffer, torch.Tensor) and isinstance(value, torch.Tensor)
-        if same and buffer.shape == value.shape and buffer.dtype == value.dtype:
-            buffer.copy_(value)
-            filled.append(buffer)
-        else:
-            filled.append(value)
-    return filled
-
-
 def clone_all(values: Sequence[Any]) -> list[Any]:
     return [v.clone() if isinstance(v, torch.Tensor) else v for v in values]
 

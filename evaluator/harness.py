@@ -40,7 +40,7 @@ def run(job: CandidateJob, channel: Channel) -> None:
     from evaluator.probes import probe_output_name
     from evaluator.profiler import profile_call
     from evaluator.roofline import peak_for
-    from evaluator.timing import TimingPlan, time_call, time_once
+    from evaluator.timing import TimingPlan, refill, time_call, time_once
     from evaluator.types import Status
 
     torch.set_num_threads(job.cpu_threads)
@@ -163,7 +163,7 @@ def run(job: CandidateJob, channel: Channel) -> None:
                 # As a timed sample runs: just after another call, on new values in buffers the
                 # timed calls used. A cache keyed by address still hits; one keyed by content misses.
                 call(input_sets[-1])
-                call_us, output = time_once(device, call, rt.refill(input_sets[0], fresh))
+                call_us, output = time_once(device, call, refill(input_sets[0], fresh))
                 outputs = rt.plain_outputs(output)
             except rt.NotPlainOutput as exc:
                 return fail(Status.REJECTED, f"shape {timing.shape} on new inputs: {exc}")

@@ -7,6 +7,7 @@ time is read, so work hidden on side streams is counted.
 
 from __future__ import annotations
 
+import functools
 import statistics
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -96,10 +97,20 @@ class StagedInputs:
         self.buffers = [_clone(v) for v in input_sets[0]]
 
     def stage(self, index: int) -> Sequence[Any]:
-        for buffer, value in zip(self.buffers, self.input_sets[index % len(self.input_sets)], strict=True):
-            if hasattr(buffer, "copy_"):
-                buffer.copy_(value)
-        return self.buffers
+        return refill(self.buffers, self.input_sets[index % len(self.input_sets)])
+
+
+def refill(buffers: Sequence[Any], values: Sequence[Any]) -> list[Any]:
+    """``values`` copied into ``buffers`` in place where shape and dtype allow, else ``values``."""
+    filled = []
+    for buffer, value in zip(buffers, values, strict=True):
+        same_kind = hasattr(buffer, "copy_") and hasattr(value, "shape") and hasattr(value, "dtype")
+        if same_kind and buffer.shape == value.shape and buffer.dtype == value.dtype:
+            buffer.copy_(value)
+            filled.append(buffer)
+        else:
+            filled.append(value)
+    return filled
 
 
 def _clone(value: Any) -> Any:
@@ -150,13 +161,16 @@ def time_cpu(
 ) -> TimingStats:
     """Time ``call`` on the CPU, each sample bracketed by ``perf_counter_ns``."""
 
-    def measure(inputs: Sequence[Any]) -> tuple[float, Any]:
-        start = perf_counter_ns()
-        output = call(inputs)
-        return (perf_counter_ns() - start) / 1e3, output
-
     _warm_up(call, input_sets, plan)
-    return summarize(_sample(measure, input_sets, plan, on_sample), "cpu_perf_counter")
+    return summarize(
+        _sample(functools.partial(_cpu_sample, call), input_sets, plan, on_sample), "cpu_perf_counter"
+    )
+
+
+def _cpu_sample(call: Call, inputs: Sequence[Any]) -> tuple[float, Any]:
+    start = perf_counter_ns()
+    output = call(inputs)
+    return (perf_counter_ns() - start) / 1e3, output
 
 
 def time_cuda(
@@ -165,48 +179,40 @@ def time_cuda(
     """Time ``call`` on the current CUDA device with events, an L2 flush and a full-device sync."""
     import torch
 
-    from evaluator.devices import reset_persisting_l2
-
     flush = l2_flush_buffer()
-    synchronize, event = torch.cuda.synchronize, torch.cuda.Event
-    synchronize()
+    torch.cuda.synchronize()
     _warm_up(call, input_sets, plan)
-    synchronize()
-
-    def measure(inputs: Sequence[Any]) -> tuple[float, Any]:
-        reset_persisting_l2()  # lines marked persisting would survive the flush
-        flush.zero_()
-        start, end = event(enable_timing=True), event(enable_timing=True)
-        start.record()
-        output = call(inputs)
-        end.record()
-        synchronize()  # the whole device, so side-stream work lands before `end` is read
-        return start.elapsed_time(end) * 1e3, output
-
+    torch.cuda.synchronize()
+    measure = functools.partial(_cuda_sample, flush, call)
     return summarize(_sample(measure, input_sets, plan, on_sample), "cuda_events_l2_flush")
 
 
-def time_once(device: str, call: Call, inputs: Sequence[Any]) -> tuple[float, Any]:
-    """One call timed as a sample is (on CUDA: flushed L2, events, a full-device sync): for the
-    probes on inputs the candidate has never seen (``evaluator.probes``)."""
-    if not device.startswith("cuda"):
-        start_ns = perf_counter_ns()
-        output = call(inputs)
-        return (perf_counter_ns() - start_ns) / 1e3, output
+def _cuda_sample(flush: Any, call: Call, inputs: Sequence[Any]) -> tuple[float, Any]:
+    """One call after an L2 flush, bracketed by events, the whole device synchronized after."""
     import torch
 
     from evaluator.devices import reset_persisting_l2
 
-    flush = l2_flush_buffer()
-    torch.cuda.synchronize()
-    reset_persisting_l2()
+    reset_persisting_l2()  # lines marked persisting would survive the flush
     flush.zero_()
     start, end = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
     start.record()
     output = call(inputs)
     end.record()
-    torch.cuda.synchronize()
+    torch.cuda.synchronize()  # the whole device, so side-stream work lands before `end` is read
     return start.elapsed_time(end) * 1e3, output
+
+
+def time_once(device: str, call: Call, inputs: Sequence[Any]) -> tuple[float, Any]:
+    """One call timed as a sample is: for the probes on inputs the candidate has never seen
+    (``evaluator.probes``)."""
+    if not device.startswith("cuda"):
+        return _cpu_sample(call, inputs)
+    import torch
+
+    flush = l2_flush_buffer()
+    torch.cuda.synchronize()
+    return _cuda_sample(flush, call, inputs)
 
 
 def l2_flush_buffer() -> Any:
