@@ -246,6 +246,7 @@ class Evaluator:
         job_path = workdir / "job.json"
         write_job(job, job_path)
         env = child_environment(workdir, device_env(self.device, interpreted), self.limits.cpu_threads)
+        clock.enter("start")
         proc = SandboxedProcess(
             "evaluator.harness", job_path, workdir, env, sandbox_policy(self.limits, self.device)
         )
@@ -255,10 +256,9 @@ class Evaluator:
             self.problem.tolerance,
             probe_dir=None if interpreted else workdir / "probe",
         )
-        clock.enter("start")
         for message in proc.events():
-            if message.event == "stage" and message.data.get("stage") != "done":
-                clock.enter(str(message.data.get("stage")))
+            if message.event == "stage" and message.data.get("stage") in ("load", "correctness", "timing"):
+                clock.enter(message.data["stage"])  # only names of ours: the child's word is untrusted
             handled_at = time.monotonic()
             stop = observer.handle(message)
             clock.overlapping(time.monotonic() - handled_at)
