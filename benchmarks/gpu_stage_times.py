@@ -1,28 +1,39 @@
 """Where one evaluation spends its time: every message from each child process, stamped.
 
-    python benchmarks/gpu_stage_times.py [--problem softmax] [--device cuda:0]
+    python benchmarks/gpu_stage_times.py [--problem softmax] [--device cuda:0] [--roots /tmp /dev/shm]
 
-Prepares the reference, then evaluates one plain PyTorch candidate, printing each message the
-reference and candidate processes send (stage changes, timings, results) with the seconds since
-that process started. A diagnostic for the harness's own cost; it writes no result file.
+For each work root (where the reference's and the candidate's files live), prepares the
+reference, then evaluates one plain PyTorch candidate, printing each message the reference and
+candidate processes send with the seconds since that process started. Baseline: the first root
+(the default temp dir); the others are compared with it, so a disk-backed and a memory-backed
+root show what the tensor files cost. Writes each root's totals and the candidate's phases
+(``EvalResult.phase_seconds``) to benchmarks/results/gpu_stage_times_<device>.json.
 """
 
 from __future__ import annotations
 
 import argparse
+import sys
 import tempfile
 import time
 from collections.abc import Iterator
+from datetime import datetime, timezone
 from pathlib import Path
+from typing import Any
 
 from rich.console import Console
+from rich.table import Table
 
+from evaluator.devices import cpu_name
 from evaluator.evaluate import Evaluator
 from evaluator.limits import EvalLimits
 from evaluator.messages import Message
+from evaluator.phases import describe as describe_phases
 from evaluator.sandbox import SandboxedProcess
 from kernels.candidate import make_candidate
 from kernels.problem import load_problem
+
+from result_files import append_run, commit, result_path
 
 CANDIDATE = (
     "import torch\n\n\nclass ModelNew(torch.nn.Module):\n"
@@ -45,6 +56,29 @@ def stamp_messages(console: Console) -> None:
     SandboxedProcess.events = stamped  # type: ignore[method-assign,assignment]
 
 
+def measure_root(
+    root: Path, problem: str, device: str, limits: EvalLimits, console: Console
+) -> dict[str, Any]:
+    """The reference and one candidate evaluated with their files under ``root``."""
+    with tempfile.TemporaryDirectory(dir=root) as tmp:
+        evaluator = Evaluator(load_problem(problem), device, limits, 5, workroot=Path(tmp))
+        console.print(f"[bold]reference under {root}[/]")
+        t0 = time.perf_counter()
+        evaluator.reference()
+        reference_s = time.perf_counter() - t0
+        console.print(f"[bold]candidate under {root}[/]")
+        t0 = time.perf_counter()
+        result = evaluator.evaluate(make_candidate(CANDIDATE))
+        candidate_s = time.perf_counter() - t0
+    console.print(f"[bold]{root}: reference {reference_s:.2f} s, candidate {candidate_s:.2f} s[/]")
+    return {
+        "reference_s": reference_s,
+        "candidate_s": candidate_s,
+        "status": result.status.value,
+        "phase_seconds": result.phase_seconds,
+    }
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -52,21 +86,48 @@ def main() -> int:
     parser.add_argument("--problem", default="softmax", help="built-in problem")
     parser.add_argument("--device", default="cuda:0", help="cuda:N, or cpu")
     parser.add_argument("--no-profile", action="store_true", help="skip the profiler pass")
+    parser.add_argument(
+        "--roots", nargs="+", type=Path, default=[Path(tempfile.gettempdir())], help="work roots to compare"
+    )
     args = parser.parse_args()
     console = Console()
     stamp_messages(console)
     limits = EvalLimits(ncu=False, profile=not args.no_profile)
-    with tempfile.TemporaryDirectory() as tmp:
-        evaluator = Evaluator(load_problem(args.problem), args.device, limits, 5, workroot=Path(tmp))
-        for label, action in (
-            ("reference", evaluator.reference),
-            ("candidate", lambda: evaluator.evaluate(make_candidate(CANDIDATE))),
-        ):
-            console.print(f"[bold]{label}[/]")
-            t0 = time.perf_counter()
-            action()
-            console.print(f"[bold]{label}: {time.perf_counter() - t0:.2f} s in all[/]")
+    roots = {str(root): measure_root(root, args.problem, args.device, limits, console) for root in args.roots}
+    baseline = roots[str(args.roots[0])]
+    table = Table(title=f"One {args.problem} evaluation on {args.device}, by work root")
+    for column in ("work root", "reference, s", "candidate, s", "candidate vs first root", "phases"):
+        table.add_column(column)
+    for root, figures in roots.items():
+        table.add_row(
+            root,
+            f"{figures['reference_s']:.2f}",
+            f"{figures['candidate_s']:.2f}",
+            f"{baseline['candidate_s'] / figures['candidate_s']:.2f}x",
+            describe_phases(figures["phase_seconds"] or {}),
+        )
+    console.print(table)
+    name = device_name(args.device)
+    out = result_path("gpu_stage_times", name)
+    header = {"benchmark": "gpu_stage_times", "device": name}
+    run = {
+        "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "commit": commit(),
+        "command": "python benchmarks/gpu_stage_times.py " + " ".join(sys.argv[1:]),
+        "problem": args.problem,
+        "roots": roots,
+    }
+    append_run(out, header, run)
+    console.print(f"wrote {out}")
     return 0
+
+
+def device_name(device: str) -> str:
+    if device.startswith("cuda"):
+        import torch
+
+        return torch.cuda.get_device_name(torch.device(device))
+    return cpu_name()
 
 
 if __name__ == "__main__":
