@@ -1,7 +1,7 @@
 """The evaluator on a GPU: harness overhead per candidate, candidates per minute per GPU, and the
 adversarial suite's verdicts, against the built-in softmax on every visible GPU.
 
-    python benchmarks/gpu_evaluator.py [--repeats 8]
+    python benchmarks/gpu_evaluator.py [--repeats 3]
 
 Baseline, measured in the same run: a bare ``python -c "import torch; torch.cuda.init()"``
 subprocess, the floor for any evaluator that gives each candidate a fresh process with CUDA.
@@ -162,7 +162,8 @@ def main() -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--repeats", type=int, default=8, help="candidates timed for the overhead figures")
+    # 3: at about 35 s a candidate on softmax's GPU shapes (H100), the whole run fits a 10-minute call.
+    parser.add_argument("--repeats", type=int, default=3, help="candidates timed for the overhead figures")
     parser.add_argument(
         "--ncu", action="store_true", help="include the Nsight Compute pass in the per-candidate cost"
     )
