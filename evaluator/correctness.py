@@ -87,20 +87,20 @@ class _Extent:
     ref_abs_max: float = 0.0
 
 
-def _chunks(ref: torch.Tensor, out: torch.Tensor) -> Iterator[tuple[int, torch.Tensor, torch.Tensor]]:
-    """(offset, reference, output) in float64, restricted to positions with a finite reference."""
+def _chunks(ref: torch.Tensor, out: torch.Tensor) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+    """(reference, output) in float64, restricted to positions with a finite reference."""
     for start in range(0, ref.numel(), CHUNK):
         ref64 = ref[start : start + CHUNK].double()
         out64 = out[start : start + CHUNK].double()
         finite = torch.isfinite(ref64)
         if not bool(finite.all()):
             ref64, out64 = ref64[finite], out64[finite]
-        yield start, ref64, out64
+        yield ref64, out64
 
 
 def _first_pass(ref: torch.Tensor, out: torch.Tensor, label: str) -> _Extent | Comparison:
     extent = _Extent()
-    for _, ref_f, out_f in _chunks(ref, out):
+    for ref_f, out_f in _chunks(ref, out):
         if ref_f.numel() == 0:
             continue
         bad = int((~torch.isfinite(out_f)).sum())
@@ -131,7 +131,7 @@ def compare_floats(ref: torch.Tensor, out: torch.Tensor, tol: Tolerance, label: 
     if max_abs <= tol.atol * scale:  # within atol everywhere: the rtol term can only add slack
         return Comparison(True, "matches the reference", max_abs, max_rel)
     over, worst_excess, worst = 0, -math.inf, (0.0, 0.0)
-    for _, ref_f, out_f in _chunks(ref, out):
+    for ref_f, out_f in _chunks(ref, out):
         excess = (out_f - ref_f).abs() - (tol.atol * scale + tol.rtol * ref_f.abs())
         over += int((excess > 0).sum())
         if excess.numel() and float(excess.max()) > worst_excess:
