@@ -128,6 +128,7 @@ def run(job: CandidateJob, channel: Channel) -> None:
         channel.send("trial", shape=trial.shape, index=trial.index, peak_mem_bytes=peak.peak_bytes)
     channel.send("stage", stage="timing")
     plan = TimingPlan(**job.timing)
+    outputs_dir = Path(job.trials[0].output_path).parent
     for timing in job.timings:
         input_sets = [rt.to_device(rt.load_tensors(p), device) for p in timing.inputs_paths]
         watcher = guards.TimedOutputSampler(rng, len(input_sets))
@@ -152,7 +153,7 @@ def run(job: CandidateJob, channel: Channel) -> None:
                 outputs = rt.plain_outputs(output)
             except rt.NotPlainOutput as exc:
                 return fail(Status.REJECTED, f"shape {timing.shape} while timing: {exc}")
-            path = Path(job.trials[0].output_path).parent / f"timed_{timing.shape}_{sample}.pt"
+            path = outputs_dir / f"timed_{timing.shape}_{sample}.pt"
             rt.save_outputs(outputs, path)
             channel.send("timed_output", shape=timing.shape, index=index, sample=sample, path=str(path))
         rt.send_timing(channel, timing.shape, figures)
@@ -172,9 +173,7 @@ def run(job: CandidateJob, channel: Channel) -> None:
                 return fail(status, f"shape {timing.shape} on new inputs: {reason}")
             if patched(f"shape {timing.shape} on new inputs"):
                 return None
-            rt.save_outputs(
-                outputs, Path(job.trials[0].output_path).parent / probe_output_name(timing.shape, index)
-            )
+            rt.save_outputs(outputs, outputs_dir / probe_output_name(timing.shape, index))
             channel.send("probe", shape=timing.shape, probe=index, call_us=call_us)
     channel.send("stage", stage="done")
 
