@@ -1,13 +1,19 @@
 """Where one evaluation spends its time: every message from each child process, stamped.
 
-    python benchmarks/gpu_stage_times.py [--problem softmax] [--device cuda:0] [--roots /tmp /dev/shm]
+    python benchmarks/gpu_stage_times.py [--problem softmax] [--candidate FILE] [--device cuda:0]
+                                         [--roots /tmp /dev/shm]
 
 For each work root (where the reference's and the candidate's files live), prepares the
-reference, then evaluates one plain PyTorch candidate, printing each message the reference and
-candidate processes send with the seconds since that process started. Baseline: the first root
-(the default temp dir); the others are compared with it, so a disk-backed and a memory-backed
-root show what the tensor files cost. Writes each root's totals and the candidate's phases
-(``EvalResult.phase_seconds``) to benchmarks/results/gpu_stage_times_<device>.json.
+reference, then evaluates one candidate (by default softmax in plain PyTorch), printing each
+message the reference and candidate processes send with the seconds since that process started.
+Baseline: the first root (the default temp dir); the others are compared with it, so a
+disk-backed and a memory-backed root show what the tensor files cost. Writes each root's totals
+and the candidate's phases (``EvalResult.phase_seconds``) to benchmarks/results/gpu_stage_times_<device>.json.
+
+Without a GPU, a problem with outputs as large as softmax's GPU shapes:
+
+    python benchmarks/gpu_stage_times.py --device cpu --problem benchmarks/inputs/bulk_relu.py \
+        --candidate benchmarks/inputs/bulk_relu_candidate.py --roots /tmp /dev/shm
 """
 
 from __future__ import annotations
@@ -57,7 +63,7 @@ def stamp_messages(console: Console) -> None:
 
 
 def measure_root(
-    root: Path, problem: str, device: str, limits: EvalLimits, console: Console
+    root: Path, problem: str, candidate: str, device: str, limits: EvalLimits, console: Console
 ) -> dict[str, Any]:
     """The reference and one candidate evaluated with their files under ``root``."""
     with tempfile.TemporaryDirectory(dir=root) as tmp:
@@ -68,9 +74,10 @@ def measure_root(
         reference_s = time.perf_counter() - t0
         console.print(f"[bold]candidate under {root}[/]")
         t0 = time.perf_counter()
-        result = evaluator.evaluate(make_candidate(CANDIDATE))
+        result = evaluator.evaluate(make_candidate(candidate))
         candidate_s = time.perf_counter() - t0
     console.print(f"[bold]{root}: reference {reference_s:.2f} s, candidate {candidate_s:.2f} s[/]")
+    console.print(f"candidate: {result.status.value}: {result.reason}")
     return {
         "reference_s": reference_s,
         "candidate_s": candidate_s,
@@ -83,7 +90,10 @@ def main() -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--problem", default="softmax", help="built-in problem")
+    parser.add_argument("--problem", default="softmax", help="built-in problem, or a problem file")
+    parser.add_argument(
+        "--candidate", type=Path, help="candidate file to evaluate (default: softmax in plain PyTorch)"
+    )
     parser.add_argument("--device", default="cuda:0", help="cuda:N, or cpu")
     parser.add_argument("--no-profile", action="store_true", help="skip the profiler pass")
     parser.add_argument(
@@ -93,7 +103,11 @@ def main() -> int:
     console = Console()
     stamp_messages(console)
     limits = EvalLimits(ncu=False, profile=not args.no_profile)
-    roots = {str(root): measure_root(root, args.problem, args.device, limits, console) for root in args.roots}
+    candidate = args.candidate.read_text() if args.candidate else CANDIDATE
+    roots = {
+        str(root): measure_root(root, args.problem, candidate, args.device, limits, console)
+        for root in args.roots
+    }
     baseline = roots[str(args.roots[0])]
     table = Table(title=f"One {args.problem} evaluation on {args.device}, by work root")
     for column in ("work root", "reference, s", "candidate, s", "candidate vs first root", "phases"):
@@ -115,6 +129,7 @@ def main() -> int:
         "commit": commit(),
         "command": "python benchmarks/gpu_stage_times.py " + " ".join(sys.argv[1:]),
         "problem": args.problem,
+        "candidate": str(args.candidate) if args.candidate else "softmax in plain PyTorch",
         "roots": roots,
     }
     append_run(out, header, run)

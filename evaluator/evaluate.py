@@ -255,6 +255,7 @@ class Evaluator:
             workdir / "outputs",
             self.problem.tolerance,
             probe_dir=None if interpreted else workdir / "probe",
+            keep_outputs=self.keep_workdirs,
         )
         for message in proc.events():
             if message.event == "stage" and message.data.get("stage") in ("load", "correctness", "timing"):

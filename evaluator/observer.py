@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from evaluator.child_runtime import load_tensors
+from evaluator.child_runtime import load_tensors, map_tensors
 from evaluator.correctness import Comparison, compare_outputs, dtype_name
 from evaluator.messages import Message
 from evaluator.probes import deliver, probe_input_path, probe_output_name, reuse_reason
@@ -30,6 +30,10 @@ class CandidateObserver:
     tolerance: Callable[[str], Tolerance]
     # Where probe inputs are delivered when asked for; None: no probes (an interpreted candidate).
     probe_dir: Path | None = None
+    # Keep each output file after its comparison; by default it is deleted once read, so a
+    # candidate's directory never holds more than the outputs not yet compared (and a memory-backed
+    # work root does not charge them all to the candidate's memory limit).
+    keep_outputs: bool = False
     device: DeviceInfo | None = None
     verdict: tuple[Status, str] | None = None
     comparisons: dict[str, list[Comparison]] = field(default_factory=dict)
@@ -94,7 +98,10 @@ class CandidateObserver:
             probe = self._probe(data)
             deliver(probe.inputs_path, probe_input_path(self._probe_dir(), probe.shape, int(data["probe"])))
         elif event == "probe":
-            self._check_probe(self._probe(data), int(data["probe"]), float(data["call_us"]))
+            probe, index = self._probe(data), int(data["probe"])
+            if not self.keep_outputs:  # loaded by now; a copy of the reference's, so never needed again
+                probe_input_path(self._probe_dir(), probe.shape, index).unlink(missing_ok=True)
+            self._check_probe(probe, index, float(data["call_us"]))
         elif event == "stage" and data.get("stage") == "done":
             self.done = True
 
@@ -142,10 +149,13 @@ class CandidateObserver:
             return Comparison(
                 False, f"its output file could not be read as plain tensors ({type(exc).__name__})"
             )
+        finally:
+            if not self.keep_outputs:
+                output_path.unlink(missing_ok=True)
         if not isinstance(actual, list):
             return Comparison(False, "its output file does not hold a list of tensors")
         if trial.expected_path not in self._expected:  # timed outputs reuse the trials' expectations
-            self._expected[trial.expected_path] = load_tensors(trial.expected_path)
+            self._expected[trial.expected_path] = map_tensors(trial.expected_path)
         expected = self._expected[trial.expected_path]
         tolerances = {dtype_name(t.dtype): self.tolerance(dtype_name(t.dtype)) for t in expected}
         return compare_outputs(expected, actual, tolerances)

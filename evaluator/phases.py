@@ -12,8 +12,9 @@ from __future__ import annotations
 import time
 
 OVERLAPPING = "comparison"
-# Phases shorter than this are left out: a cached reference, say, is not a phase worth showing.
-SHORTEST_S = 0.005
+# Phases shorter than a millisecond are left out: a cached reference is not a phase worth showing.
+# The comparison stays whenever there was one, however quick, so a reader sees it was made.
+SHORTEST_S = 0.001
 
 
 class PhaseClock:
@@ -36,7 +37,11 @@ class PhaseClock:
 
     def finish(self) -> dict[str, float]:
         self.enter("")
-        return {name: round(s, 3) for name, s in self._seconds.items() if s >= SHORTEST_S}
+        return {
+            name: round(s, 3)
+            for name, s in self._seconds.items()
+            if s >= SHORTEST_S or (name == OVERLAPPING and s > 0)
+        }
 
     def _add(self, phase: str, seconds: float) -> None:
         self._seconds[phase] = self._seconds.get(phase, 0.0) + seconds

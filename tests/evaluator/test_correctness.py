@@ -99,3 +99,28 @@ def test_the_worst_element_is_named_wherever_it_lies(monkeypatch: pytest.MonkeyP
     assert not result.ok
     assert "2 of 50 elements" in result.reason
     assert f"expected {float(ref[47]):.6g}" in result.reason
+
+
+@pytest.mark.parametrize("dtype", [torch.float16, torch.bfloat16, torch.float64])
+def test_every_float_width_is_compared(dtype: torch.dtype) -> None:
+    ref = torch.randn(300, dtype=dtype)
+    assert compare_tensor(ref, ref.clone(), Tolerance(1e-2, 1e-2)).ok
+    wrong = ref.clone()
+    wrong[123] += 1.0
+    result = compare_tensor(ref, wrong, Tolerance(1e-2, 1e-2))
+    assert not result.ok and "1 of 300 elements" in result.reason
+
+
+def test_complex_outputs_compare_both_parts() -> None:
+    ref = torch.randn(50, dtype=torch.complex64)
+    assert compare_tensor(ref, ref.clone(), TOL).ok
+    assert not compare_tensor(ref, ref + 0.5j, TOL).ok
+
+
+def test_a_nonfinite_output_in_a_late_chunk_is_caught(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(correctness, "CHUNK", 8)
+    ref = torch.randn(64)
+    out = ref.clone()
+    out[61] = float("-inf")
+    result = compare_tensor(ref, out, TOL)
+    assert not result.ok and "1 non-finite value(s)" in result.reason
