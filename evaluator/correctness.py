@@ -48,15 +48,26 @@ def compare_outputs(
     return Comparison(True, "matches the reference", worst_abs, worst_rel)
 
 
-def compare_tensor(ref: torch.Tensor, out: torch.Tensor, tol: Tolerance, label: str = "output") -> Comparison:
+def layout_mismatch(
+    ref: tuple[tuple[int, ...], torch.dtype], out: tuple[tuple[int, ...], torch.dtype], label: str
+) -> Comparison | None:
+    """A failed comparison when the (shape, dtype) pairs differ; None when they agree."""
+    if tuple(out[0]) != tuple(ref[0]):
+        return Comparison(False, f"{label} has shape {tuple(out[0])}, expected {tuple(ref[0])}")
+    if out[1] != ref[1]:
+        return Comparison(False, f"{label} has dtype {dtype_name(out[1])}, expected {dtype_name(ref[1])}")
+    return None
+
+
+def compare_tensor(
+    ref: torch.Tensor, out: torch.Tensor, tol: Tolerance, label: str = "output", scale: float | None = None
+) -> Comparison:
+    """``scale``: the reference's (see ``reference_scale``) when ``ref`` is only a sample of it."""
     if type(out) is not torch.Tensor:
         return Comparison(False, f"{label} is {type(out).__name__}, not a plain tensor")
-    if out.shape != ref.shape:
-        return Comparison(False, f"{label} has shape {tuple(out.shape)}, expected {tuple(ref.shape)}")
-    if out.dtype != ref.dtype:
-        return Comparison(
-            False, f"{label} has dtype {dtype_name(out.dtype)}, expected {dtype_name(ref.dtype)}"
-        )
+    mismatch = layout_mismatch((tuple(ref.shape), ref.dtype), (tuple(out.shape), out.dtype), label)
+    if mismatch:
+        return mismatch
     if not ref.is_floating_point() and not ref.is_complex():
         if torch.equal(ref, out):
             return Comparison(True, "exact", 0.0, 0.0)
@@ -66,7 +77,7 @@ def compare_tensor(ref: torch.Tensor, out: torch.Tensor, tol: Tolerance, label: 
         return Comparison(True, "empty", 0.0, 0.0)
     if ref.is_complex():  # real and imaginary parts, each compared as a float
         ref, out = torch.view_as_real(ref), torch.view_as_real(out)
-    return compare_floats(ref.reshape(-1), out.reshape(-1), tol, label)
+    return compare_floats(ref.reshape(-1), out.reshape(-1), tol, label, scale)
 
 
 # Elements compared at a time. A chunk's temporaries (1 MB each in float32) stay in the CPU's
@@ -139,8 +150,26 @@ def _first_pass(ref: torch.Tensor, out: torch.Tensor, label: str) -> _Extent | C
     return extent
 
 
-def compare_floats(ref: torch.Tensor, out: torch.Tensor, tol: Tolerance, label: str) -> Comparison:
-    """Compare two flat floating tensors a chunk at a time, over the positions of a finite reference."""
+def reference_scale(ref: torch.Tensor) -> float:
+    """``max(1, rms)`` of a reference output over its finite values: what scales ``atol``."""
+    if not (ref.is_floating_point() or ref.is_complex()) or ref.numel() == 0:
+        return 1.0
+    flat = (torch.view_as_real(ref) if ref.is_complex() else ref).reshape(-1)
+    count, sum_squares = 0, 0.0
+    for ref_c, _ in _chunks(flat, flat):
+        finite, _ = _finite_part(ref_c, ref_c)
+        count += finite.numel()
+        sum_squares += float(torch.linalg.vector_norm(finite, dtype=torch.float64)) ** 2
+    return max(1.0, math.sqrt(sum_squares / count)) if count else 1.0
+
+
+def compare_floats(
+    ref: torch.Tensor, out: torch.Tensor, tol: Tolerance, label: str, scale: float | None = None
+) -> Comparison:
+    """Compare two flat floating tensors a chunk at a time, over the positions of a finite reference.
+
+    ``scale`` comes from the whole reference when ``ref`` is a sample of it; else from ``ref``.
+    """
     extent = _first_pass(ref, out, label)
     if isinstance(extent, Comparison):
         return extent
@@ -149,7 +178,8 @@ def compare_floats(ref: torch.Tensor, out: torch.Tensor, tol: Tolerance, label: 
     max_abs = extent.max_abs
     ref_abs_max = max(-extent.ref_min, extent.ref_max, 0.0)
     max_rel = max_abs / ref_abs_max if ref_abs_max > 0 else max_abs
-    scale = max(1.0, math.sqrt(extent.sum_squares / extent.count)) if extent.count else 1.0
+    if scale is None:
+        scale = max(1.0, math.sqrt(extent.sum_squares / extent.count)) if extent.count else 1.0
     if max_abs <= tol.atol * scale:  # within atol everywhere: the rtol term can only add slack
         return Comparison(True, "matches the reference", max_abs, max_rel)
     over, worst_excess, worst = 0, -math.inf, (0.0, 0.0)

@@ -33,6 +33,7 @@ from evaluator.reference import (
 )
 from evaluator.roofline import peak_for, throughput
 from evaluator.sandbox import ChildExit, SandboxedProcess, child_environment
+from evaluator.spot_checks import positions_path
 from evaluator.static_gate import check_source
 from evaluator.timing import TimingPlan, incomparable, same_method, shape_method
 from evaluator.types import DeviceInfo, EvalResult, ShapeMetrics, Stage, Status
@@ -214,10 +215,12 @@ class Evaluator:
                     str(probe_input_path(workdir / "probe", s.name, i))
                     for i in range(len(reference.probes_for(s.name)))
                 ],
+                check_path=str(positions_path(workdir / "checks", s.name)),
             )
             for s in reference.shapes
         ]
         (workdir / "probe").mkdir()
+        (workdir / "checks").mkdir()
         return CandidateJob(
             candidate_path=str(workdir / "candidate.py"),
             config=candidate.config.as_dict(),
@@ -255,6 +258,7 @@ class Evaluator:
             workdir / "outputs",
             self.problem.tolerance,
             probe_dir=None if interpreted else workdir / "probe",
+            check_dir=workdir / "checks",
             keep_outputs=self.keep_workdirs,
         )
         for message in proc.events():

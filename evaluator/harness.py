@@ -40,6 +40,7 @@ def run(job: CandidateJob, channel: Channel) -> None:
     from evaluator.probes import probe_output_name
     from evaluator.profiler import profile_call
     from evaluator.roofline import peak_for
+    from evaluator.spot_checks import gather_spots
     from evaluator.timing import TimingPlan, refill, time_call, time_once
     from evaluator.types import Status
 
@@ -148,15 +149,20 @@ def run(job: CandidateJob, channel: Channel) -> None:
                 peak=device_peak,
             )
             channel.send("profile", shape=timing.shape, report=report.to_dict())
-        for sample, index, output in watcher.kept():
+        rt.send_timing(channel, timing.shape, figures)
+        kept = watcher.kept()
+        if kept:
+            # Drawn by the evaluator only now that the timed calls are over (evaluator.spot_checks).
+            channel.send("check_request", shape=timing.shape)
+            positions = rt.load_tensors(rt.wait_for_file(timing.check_path))
+        for sample, index, output in kept:
             try:
                 outputs = rt.plain_outputs(output)
             except rt.NotPlainOutput as exc:
                 return fail(Status.REJECTED, f"shape {timing.shape} while timing: {exc}")
             path = outputs_dir / f"timed_{timing.shape}_{sample}.pt"
-            rt.save_outputs(outputs, path)
+            rt.save_tensors(gather_spots(outputs, positions[index]), path)
             channel.send("timed_output", shape=timing.shape, index=index, sample=sample, path=str(path))
-        rt.send_timing(channel, timing.shape, figures)
         for index, probe_path in enumerate(timing.probe_paths):
             channel.send("probe_request", shape=timing.shape, probe=index)
             try:

@@ -35,6 +35,8 @@ class TimingSpec:
     method: str | None = None  # the reference's method for this shape; None: the plan's own
     # Where each probe's inputs will appear, once asked for after timing (``evaluator.probes``).
     probe_paths: list[str] = field(default_factory=list)
+    # Where the positions to check in timed outputs will appear (``evaluator.spot_checks``).
+    check_path: str = ""
 
 
 @dataclass(frozen=True)

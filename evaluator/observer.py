@@ -6,16 +6,21 @@ expect is itself a verdict (``rejected``), never an exception in the evaluator.
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import torch
+
 from evaluator.child_runtime import load_tensors, map_tensors
-from evaluator.correctness import Comparison, compare_outputs, dtype_name
+from evaluator.correctness import Comparison, compare_outputs, dtype_name, reference_scale
+from evaluator.deliveries import deliver, deliver_tensors
 from evaluator.messages import Message
-from evaluator.probes import deliver, probe_input_path, probe_output_name, reuse_reason
+from evaluator.probes import probe_input_path, probe_output_name, reuse_reason
 from evaluator.reference import ReferenceData, ReferenceTrial
+from evaluator.spot_checks import compare_spots, draw_positions, positions_path
 from evaluator.timing import TimingStats, figures_from_message
 from evaluator.types import DeviceInfo, Status
 from kernels.problem import Tolerance
@@ -30,6 +35,8 @@ class CandidateObserver:
     tolerance: Callable[[str], Tolerance]
     # Where probe inputs are delivered when asked for; None: no probes (an interpreted candidate).
     probe_dir: Path | None = None
+    # Where the positions to check in timed outputs are delivered (``evaluator.spot_checks``).
+    check_dir: Path | None = None
     # Keep each output file after its comparison; by default it is deleted once read, so a
     # candidate's directory never holds more than the outputs not yet compared (and a memory-backed
     # work root does not charge them all to the candidate's memory limit).
@@ -44,6 +51,11 @@ class CandidateObserver:
     probe_calls_us: dict[str, list[float]] = field(default_factory=dict)
     done: bool = False
     _expected: dict[Path, list[Any]] = field(default_factory=dict, repr=False)
+    _positions: dict[str, dict[int, list[torch.Tensor]]] = field(default_factory=dict, repr=False)
+    # Seeded from the OS, so nothing the candidate can read predicts the positions.
+    _draws: torch.Generator = field(
+        default_factory=lambda: torch.Generator().manual_seed(secrets.randbits(63)), repr=False
+    )
     _seen: set[tuple[str, ...]] = field(default_factory=set, repr=False)
 
     def handle(self, message: Message) -> bool:
@@ -59,7 +71,7 @@ class CandidateObserver:
             if key:
                 self._seen.add(key)
             self._dispatch(message.event, message.data)
-        except (KeyError, TypeError, ValueError) as exc:
+        except (KeyError, IndexError, TypeError, ValueError) as exc:
             self.verdict = (
                 Status.REJECTED,
                 f"sent a malformed {message.event!r} message ({type(exc).__name__})",
@@ -78,9 +90,11 @@ class CandidateObserver:
             self.peaks[shape] = max(self.peaks.get(shape, 0), int(data.get("peak_mem_bytes") or 0))
             if not comparison.ok:
                 self.verdict = (Status.WRONG_OUTPUT, f"shape {shape} trial {index}: {comparison.reason}")
+        elif event == "check_request":
+            self._deliver_positions(str(data["shape"]))
         elif event == "timed_output":
             shape, index, sample = str(data["shape"]), int(data["index"]), int(data["sample"])
-            comparison = self._compare(shape, index, self.outputs_dir / f"timed_{shape}_{sample}.pt")
+            comparison = self._compare_spots(shape, index, self.outputs_dir / f"timed_{shape}_{sample}.pt")
             self.timed_checks += 1
             if not comparison.ok:
                 call = f"timed call {sample}" if sample >= 0 else "the CUDA-graph replay"
@@ -116,10 +130,24 @@ class CandidateObserver:
         index = int(data["probe"])
         if self.probe_dir is None or not 0 <= index < len(probes):
             raise ValueError(f"unknown probe {shape}/{index}")
+        self._require_checked_and_timed(shape, f"probe {shape}/{index}")
+        return probes[index]
+
+    def _require_checked_and_timed(self, shape: str, what: str) -> None:
+        """What the child is handed after a shape's trials and timing only, so never sooner."""
         trials_done = len(self.comparisons.get(shape, [])) >= len(self.reference.trials_for(shape))
         if shape not in self.timings or not trials_done:
-            raise ValueError(f"probe {shape}/{index} asked for before the shape was checked and timed")
-        return probes[index]
+            raise ValueError(f"{what} asked for before the shape was checked and timed")
+
+    def _deliver_positions(self, shape: str) -> None:
+        """Draw now, after the shape's timed calls, the positions its timed outputs are checked at."""
+        if self.check_dir is None:
+            raise ValueError("no checked positions were offered to this candidate")
+        self._require_checked_and_timed(shape, f"positions for {shape}")
+        trials = self.reference.trials_for(shape)
+        drawn = {t.index: draw_positions(self._expected_of(t), self._draws) for t in trials}
+        self._positions[shape] = drawn
+        deliver_tensors([drawn[t.index] for t in trials], positions_path(self.check_dir, shape))
 
     def _check_probe(self, probe: ReferenceTrial, index: int, call_us: float) -> None:
         output = self.outputs_dir / probe_output_name(probe.shape, index)
@@ -137,12 +165,34 @@ class CandidateObserver:
 
     def _compare(self, shape: str, index: int, output_path: Path) -> Comparison:
         """Compare a file the parent chose the name of with the reference's expected output."""
+        return self._compare_with(self._trial(shape, index), output_path)
+
+    def _trial(self, shape: str, index: int) -> ReferenceTrial:
         trial = next((t for t in self.reference.trials if t.shape == shape and t.index == index), None)
         if trial is None:
             raise ValueError(f"unknown trial {shape}/{index}")
-        return self._compare_with(trial, output_path)
+        return trial
+
+    def _compare_spots(self, shape: str, index: int, output_path: Path) -> Comparison:
+        """A timed output's values at the positions delivered for its shape, against the reference's."""
+        positions = self._positions[shape][index]
+        trial = self._trial(shape, index)
+        actual = self._read(output_path)
+        if isinstance(actual, Comparison):
+            return actual
+        expected = self._expected_of(trial)
+        scales = trial.scales or [reference_scale(t) for t in expected]
+        return compare_spots(expected, actual, positions, self._tolerances(expected), scales)
 
     def _compare_with(self, trial: ReferenceTrial, output_path: Path) -> Comparison:
+        actual = self._read(output_path)
+        if isinstance(actual, Comparison):
+            return actual
+        expected = self._expected_of(trial)
+        return compare_outputs(expected, actual, self._tolerances(expected))
+
+    def _read(self, output_path: Path) -> list[Any] | Comparison:
+        """The list a child wrote (deleted once read, unless kept), or the failure to read one."""
         try:
             actual = load_tensors(output_path)
         except Exception as exc:  # written by the candidate's process: anything may be there
@@ -153,12 +203,16 @@ class CandidateObserver:
             if not self.keep_outputs:
                 output_path.unlink(missing_ok=True)
         if not isinstance(actual, list):
-            return Comparison(False, "its output file does not hold a list of tensors")
+            return Comparison(False, "its output file does not hold a list")
+        return actual
+
+    def _expected_of(self, trial: ReferenceTrial) -> list[Any]:
         if trial.expected_path not in self._expected:  # timed outputs reuse the trials' expectations
             self._expected[trial.expected_path] = map_tensors(trial.expected_path)
-        expected = self._expected[trial.expected_path]
-        tolerances = {dtype_name(t.dtype): self.tolerance(dtype_name(t.dtype)) for t in expected}
-        return compare_outputs(expected, actual, tolerances)
+        return self._expected[trial.expected_path]
+
+    def _tolerances(self, expected: list[Any]) -> dict[str, Tolerance]:
+        return {dtype_name(t.dtype): self.tolerance(dtype_name(t.dtype)) for t in expected}
 
     def profile(self) -> dict[str, Any] | None:
         """Per-shape reports, and the largest shape's one-line summary for prompts."""
@@ -188,6 +242,7 @@ _ONCE = {
     "stage": ("stage",),
     "trial": ("shape", "index"),
     "timing": ("shape",),
+    "check_request": ("shape",),
     "timed_output": ("shape", "sample"),
     "probe_request": ("shape", "probe"),
     "probe": ("shape", "probe"),

@@ -12,8 +12,6 @@ call that the OS interrupted cannot turn an honest candidate away.
 
 from __future__ import annotations
 
-import os
-import shutil
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -28,13 +26,6 @@ def probe_input_path(probe_dir: Path, shape: str, index: int) -> Path:
 
 def probe_output_name(shape: str, index: int) -> str:
     return f"probe_{shape}_{index}.pt"
-
-
-def deliver(source: Path, target: Path) -> None:
-    """Copy under a temporary name and rename, so the child never loads a half-written file."""
-    partial = target.with_name(target.name + ".part")
-    shutil.copyfile(source, partial)
-    os.replace(partial, target)
 
 
 def reuse_reason(shape: str, timed_median_us: float, probe_calls_us: Sequence[float]) -> str | None:

@@ -27,6 +27,8 @@ class ReferenceTrial:
     index: int
     inputs_path: Path
     expected_path: Path
+    # Per output, what scales its atol (``correctness.reference_scale``), for checks of a sample.
+    scales: tuple[float, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -130,6 +132,7 @@ def prepare_reference(
     timings: dict[str, TimingStats] = {}
     other_timings: dict[str, list[TimingStats]] = {}
     peaks: dict[str, int | None] = {}
+    scales: dict[tuple[str, int], tuple[float, ...]] = {}
     error = None
     finished = False
     for message in proc.events():
@@ -138,6 +141,7 @@ def prepare_reference(
             info = DeviceInfo(**data["info"])
         elif message.event == "trial":
             peaks[data["shape"]] = max(peaks.get(data["shape"]) or 0, data.get("peak_mem_bytes") or 0)
+            scales[(data["shape"], int(data["index"]))] = tuple(float(v) for v in data["scales"])
         elif message.event == "timing":
             reported, *others = figures_from_message(data)
             timings[data["shape"]] = reported
@@ -155,7 +159,11 @@ def prepare_reference(
 
     def trial(shape: str, index: int) -> ReferenceTrial:
         return ReferenceTrial(
-            shape, index, directory / f"inputs_{shape}_{index}.pt", directory / f"expected_{shape}_{index}.pt"
+            shape,
+            index,
+            directory / f"inputs_{shape}_{index}.pt",
+            directory / f"expected_{shape}_{index}.pt",
+            scales.get((shape, index), ()),
         )
 
     return ReferenceData(

@@ -19,6 +19,7 @@ def run(job: ReferenceJob, channel: Channel) -> None:
     import torch
 
     from evaluator import child_runtime as rt
+    from evaluator.correctness import reference_scale
     from evaluator.inputs import heavy_tailed
     from evaluator.timing import TimingPlan, time_call
     from kernels.problem import import_problem_module
@@ -56,7 +57,8 @@ def run(job: ReferenceJob, channel: Channel) -> None:
                 raise RuntimeError(f"the reference Model {exc}") from None
             rt.save_outputs(outputs, out / f"expected_{name}_{index}.pt")
             input_sets.append(on_device)
-            channel.send("trial", shape=name, index=index, peak_mem_bytes=peak.peak_bytes)
+            scales = [reference_scale(o) for o in outputs]  # once here, for every candidate's spot checks
+            channel.send("trial", shape=name, index=index, peak_mem_bytes=peak.peak_bytes, scales=scales)
         rt.send_timing(channel, name, time_call(device, call, input_sets, TimingPlan(**job.timing)))
     channel.send("stage", stage="done")
 

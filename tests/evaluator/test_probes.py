@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from evaluator.probes import PROBES_PER_SHAPE, deliver, reuse_reason
+from evaluator.deliveries import deliver
+from evaluator.probes import PROBES_PER_SHAPE, reuse_reason
 
 
 def test_every_probe_far_slower_than_the_timed_median_is_reuse() -> None:

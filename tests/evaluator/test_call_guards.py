@@ -1,0 +1,25 @@
+"""The in-child check that a call left its inputs as it found them."""
+
+from __future__ import annotations
+
+import torch
+
+from evaluator.call_guards import mutated_inputs
+
+
+def test_untouched_inputs_pass_even_with_nans() -> None:
+    x = torch.randn(100)
+    x[7] = float("nan")
+    y = torch.arange(5)
+    assert mutated_inputs([x.clone(), y.clone(), 3], [x, y, 3]) == []
+
+
+def test_a_changed_value_a_new_nan_and_a_removed_nan_are_each_found() -> None:
+    base = torch.randn(100)
+    base[3] = float("nan")
+    changed, new_nan, removed_nan = base.clone(), base.clone(), base.clone()
+    changed[50] += 1.0
+    new_nan[60] = float("nan")
+    removed_nan[3] = 0.0
+    after = [base.clone(), changed, new_nan, removed_nan]
+    assert mutated_inputs([base] * 4, after) == [1, 2, 3]
