@@ -42,16 +42,18 @@ unit: $(STAMP)
 test: $(STAMP) lint typecheck unit
 
 # On a machine with a GPU: the GPU tests (the adversarial verdicts among them), timing fidelity,
-# evaluator overhead, then whole optimizations (JSON under benchmarks/results/). Every step runs
-# even if an earlier one fails; the exit status says if any failed. `GPU_STEPS="gpu_tests"`
-# runs a subset, for machines that give a command only a few minutes.
-GPU_STEPS := gpu_tests gpu_timing gpu_evaluator gpu_optimize
+# where one evaluation's time goes, evaluator overhead, the probes' honest ratios, then whole
+# optimizations (JSON under benchmarks/results/). Every step runs even if an earlier one fails;
+# the exit status says if any failed. `GPU_STEPS="gpu_tests"` runs a subset, for machines that
+# give a command only a few minutes.
+GPU_STEPS := gpu_tests gpu_timing gpu_stage_times gpu_evaluator probe_ratios gpu_optimize
 # gpu_tests already gives every adversarial verdict; gpu_evaluator need not repeat them.
+GPU_ARGS_gpu_evaluator := --skip-adversarial
+GPU_ARGS_gpu_stage_times := --roots /tmp /dev/shm
+GPU_ARGS_probe_ratios := --device cuda:0
 define GPU_BENCH
-status=0; for step in $(GPU_STEPS); do \
-  echo "== $$step"; args=; [ $$step = gpu_evaluator ] && args=--skip-adversarial; \
-  $(1) benchmarks/$$step.py $$args || status=1; \
-done; exit $$status
+status=0; $(foreach step,$(GPU_STEPS),echo "== $(step)"; \
+  $(1) benchmarks/$(step).py $(GPU_ARGS_$(step)) || status=1;) exit $$status
 endef
 gpu-bench: $(STAMP)
 	@$(call GPU_BENCH,$(PY))

@@ -104,11 +104,16 @@ def main() -> int:
     stamp_messages(console)
     limits = EvalLimits(ncu=False, profile=not args.no_profile)
     candidate = args.candidate.read_text() if args.candidate else CANDIDATE
+    present = [root for root in args.roots if root.is_dir()]
+    for root in sorted(set(args.roots) - set(present)):
+        console.print(f"[yellow]{root} is not a directory on this host: skipped[/]")
+    if not present:
+        return 1
     roots = {
         str(root): measure_root(root, args.problem, candidate, args.device, limits, console)
-        for root in args.roots
+        for root in present
     }
-    baseline = roots[str(args.roots[0])]
+    baseline = roots[str(present[0])]
     table = Table(title=f"One {args.problem} evaluation on {args.device}, by work root")
     for column in ("work root", "reference, s", "candidate, s", "candidate vs first root", "phases"):
         table.add_column(column)

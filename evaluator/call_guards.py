@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import random
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import psutil
@@ -29,20 +29,61 @@ def mutated_inputs(before: Sequence[Any], after: Sequence[Any]) -> list[int]:
     return changed
 
 
+def reused_output_memory(outputs: Sequence[torch.Tensor], earlier: Sequence[torch.Tensor]) -> int | None:
+    """Index of an output that lives in memory an earlier call returned, which the harness still holds.
+
+    Memory still referenced cannot be handed out again by an allocator, so a shared address means
+    the candidate returns one buffer of its own every time: the caller's earlier result would be
+    overwritten by the next call (and a timed output kept for checking, by later samples).
+    """
+    held = {t.untyped_storage().data_ptr() for t in earlier if t.numel()}
+    shared = (i for i, t in enumerate(outputs) if t.numel() and t.untyped_storage().data_ptr() in held)
+    return next(shared, None)
+
+
 class LeftoverCheck:
     """Protocol item 5: nothing the call started may still run when it returns."""
 
     def __init__(self) -> None:
         self._threads = {t.ident for t in threading.enumerate()}
 
-    def leftovers(self) -> str | None:
+    def threads_left(self) -> str | None:
+        """The Python threads started since, still running: cheap enough to ask after every call."""
         new_threads = [t.name for t in threading.enumerate() if t.ident not in self._threads and t.is_alive()]
         if new_threads:
             return f"left {len(new_threads)} thread(s) running after the call: {new_threads[:3]}"
+        return None
+
+    def leftovers(self) -> str | None:
+        threads = self.threads_left()
+        if threads:
+            return threads
         children = psutil.Process().children(recursive=True)
         if children:
             return f"left {len(children)} child process(es) running after the call"
         return None
+
+
+class StrayThreads:
+    """Protocol item 5 over the timed calls: a Python thread a call started, still running when it returns.
+
+    Such a thread could finish the call's output after the clock stopped, and be gone by the time
+    the outputs are checked, so it is looked for after every sample (``after_sample`` wraps the
+    timing's own per-sample callback); threads and processes are looked for once more at the end.
+    """
+
+    def __init__(self, then: Callable[[int, Any], None]) -> None:
+        self._then = then
+        self._check = LeftoverCheck()
+        self._found: str | None = None
+
+    def after_sample(self, sample: int, output: Any) -> None:
+        self._then(sample, output)
+        if self._found is None:
+            self._found = self._check.threads_left()
+
+    def leftovers(self) -> str | None:
+        return self._found or self._check.leftovers()
 
 
 # Functions a candidate could replace to fake a timing or a comparison.

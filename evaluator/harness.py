@@ -89,6 +89,7 @@ def run(job: CandidateJob, channel: Channel) -> None:
     channel.send("stage", stage="correctness")
     warm = torch.ones(256, 256, device=device)  # start the runtime's own thread pools before we count threads
     (warm @ warm).sum().item()
+    earlier: list[torch.Tensor] = []  # the previous call's outputs, held so their memory stays taken
     for trial in job.trials:
         inputs = rt.to_device(rt.load_tensors(trial.inputs_path), device)
         before = rt.clone_all(inputs)
@@ -125,6 +126,14 @@ def run(job: CandidateJob, channel: Channel) -> None:
             return fail(
                 Status.REJECTED, f"shape {trial.shape}: the call modified input(s) {changed} in place"
             )
+        reused = guards.reused_output_memory(outputs, earlier)
+        if reused is not None:
+            return fail(
+                Status.REJECTED,
+                f"shape {trial.shape}: output {reused} is the memory the previous call returned; each call "
+                "must return its own result, or the next call overwrites the caller's earlier one",
+            )
+        earlier = outputs
         rt.save_outputs(outputs, trial.output_path)
         channel.send("trial", shape=trial.shape, index=trial.index, peak_mem_bytes=peak.peak_bytes)
     channel.send("stage", stage="timing")
@@ -133,9 +142,10 @@ def run(job: CandidateJob, channel: Channel) -> None:
     for timing in job.timings:
         input_sets = [rt.to_device(rt.load_tensors(p), device) for p in timing.inputs_paths]
         watcher = guards.TimedOutputSampler(rng, len(input_sets))
+        strays = guards.StrayThreads(watcher.offer)
         try:
             shape_plan = replace(plan, method=timing.method) if timing.method else plan
-            figures = time_call(device, call, input_sets, shape_plan, watcher.offer, watcher.check_too)
+            figures = time_call(device, call, input_sets, shape_plan, strays.after_sample, watcher.check_too)
         except Exception as exc:
             status, reason = rt.classify_exception(exc)
             return fail(status, f"shape {timing.shape} while timing: {reason}")
@@ -149,6 +159,9 @@ def run(job: CandidateJob, channel: Channel) -> None:
                 peak=device_peak,
             )
             channel.send("profile", shape=timing.shape, report=report.to_dict())
+        problem = strays.leftovers()
+        if problem:  # left behind, it could rewrite the kept outputs before they are checked
+            return fail(Status.REJECTED, f"shape {timing.shape} while timing: {problem}")
         rt.send_timing(channel, timing.shape, figures)
         kept = watcher.kept()
         if kept:
