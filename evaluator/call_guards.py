@@ -113,6 +113,13 @@ WATCHED_ATTRIBUTES = (
     ("json", "dumps"),
     ("os", "write"),
     ("evaluator.messages.Channel", "send"),
+    # The harness's own checks, reached through their modules at every call.
+    ("evaluator.call_guards.TimedOutputSampler", "offer"),
+    ("evaluator.call_guards.TimedOutputSampler", "kept"),
+    ("evaluator.call_guards.StrayThreads", "after_sample"),
+    ("evaluator.child_runtime", "save_tensors"),
+    ("evaluator.child_runtime", "save_outputs"),
+    ("evaluator.child_runtime", "plain_outputs"),
 )
 
 

@@ -45,6 +45,7 @@ class CandidateObserver:
     verdict: tuple[Status, str] | None = None
     comparisons: dict[str, list[Comparison]] = field(default_factory=dict)
     timed_checks: int = 0
+    timed_sets: dict[str, set[int]] = field(default_factory=dict)  # input sets with a sampled check
     peaks: dict[str, int] = field(default_factory=dict)
     timings: dict[str, TimingStats] = field(default_factory=dict)
     profiles: dict[str, dict[str, Any]] = field(default_factory=dict)
@@ -96,6 +97,8 @@ class CandidateObserver:
             shape, index, sample = str(data["shape"]), int(data["index"]), int(data["sample"])
             comparison = self._compare_spots(shape, index, self.outputs_dir / f"timed_{shape}_{sample}.pt")
             self.timed_checks += 1
+            if sample >= 0:
+                self.timed_sets.setdefault(shape, set()).add(index)
             if not comparison.ok:
                 call = f"timed call {sample}" if sample >= 0 else "the CUDA-graph replay"
                 reason = f"shape {shape}: {call} returned a wrong result: {comparison.reason}"
@@ -222,11 +225,21 @@ class CandidateObserver:
         return {"summary": f"{last}: {self.profiles[last]['summary']}", "shapes": self.profiles}
 
     def missing_results(self) -> list[str]:
-        """Shapes whose trials or timings never arrived, though the child said it was done."""
+        """Shapes whose trials, timings, checked timed outputs or probes never arrived, though the
+        child said it was done."""
         missing = [
             t.shape for t in self.reference.trials if len(self.comparisons.get(t.shape, [])) <= t.index
         ]
         missing += [s.name for s in self.reference.shapes if s.name not in self.timings]
+        # The harness checks a timed output of every input set it sampled: none missing means
+        # no part of it was switched off.
+        missing += [
+            s.name
+            for s in self.reference.shapes
+            if s.name in self.timings
+            and len(self.timed_sets.get(s.name, ()))
+            < min(len(self.reference.trials_for(s.name)), self.timings[s.name].samples)
+        ]
         if self.probe_dir is not None:
             missing += [
                 s.name

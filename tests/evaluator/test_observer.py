@@ -1,0 +1,88 @@
+"""The evaluator's side of a child: what it hands over, and when (``evaluator.observer``)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import torch
+
+from evaluator.child_runtime import load_tensors, save_tensors
+from evaluator.messages import Message
+from evaluator.observer import CandidateObserver
+from evaluator.reference import ReferenceData, ReferenceTrial
+from evaluator.spot_checks import gather_spots, positions_path
+from evaluator.timing import TimingStats
+from evaluator.types import DeviceInfo, Status
+from kernels.problem import Shape, Tolerance
+
+TRIALS = 3
+
+
+def observer_for(tmp_path: Path) -> CandidateObserver:
+    """A reference of one shape with three trials whose expected outputs are 10 x 10 of 0, 1, 2."""
+    ref_dir, outputs, checks = tmp_path / "ref", tmp_path / "outputs", tmp_path / "checks"
+    for directory in (ref_dir, outputs, checks):
+        directory.mkdir()
+    trials = []
+    for index in range(TRIALS):
+        expected = ref_dir / f"expected_a_{index}.pt"
+        save_tensors([torch.full((10, 10), float(index))], expected)
+        trials.append(ReferenceTrial("a", index, ref_dir / f"inputs_a_{index}.pt", expected, (1.0,)))
+    reference = ReferenceData(
+        directory=ref_dir,
+        device=DeviceInfo("cpu", "cpu", "test", None, torch.__version__, None),
+        shapes=(Shape("a"),),
+        trials=tuple(trials),
+        timings={"a": TimingStats(5.0, 0.1, 30, "cpu_perf_counter")},
+        peak_mem_bytes={},
+        init_inputs_path=ref_dir / "init_inputs.pt",
+        model_seed=1,
+    )
+    return CandidateObserver(reference, outputs, lambda _: Tolerance(1e-5, 1e-5), check_dir=checks)
+
+
+def run_trials_and_timing(observer: CandidateObserver) -> None:
+    for index in range(TRIALS):
+        save_tensors([torch.full((10, 10), float(index))], observer.outputs_dir / f"out_a_{index}.pt")
+        assert not observer.handle(Message("trial", {"shape": "a", "index": index}))
+    timing = {"median_us": 5.0, "iqr_us": 0.1, "samples": 30, "method": "cpu_perf_counter"}
+    assert not observer.handle(Message("timing", {"shape": "a", **timing}))
+
+
+def send_timed_output(observer: CandidateObserver, index: int, value: float) -> bool:
+    assert observer.check_dir is not None
+    positions = load_tensors(positions_path(observer.check_dir, "a"))[index]
+    spots = gather_spots([torch.full((10, 10), value)], positions)
+    save_tensors(spots, observer.outputs_dir / f"timed_a_{10 + index}.pt")
+    return observer.handle(Message("timed_output", {"shape": "a", "index": index, "sample": 10 + index}))
+
+
+def test_positions_asked_for_before_the_shape_was_timed_are_refused(tmp_path: Path) -> None:
+    observer = observer_for(tmp_path)
+    assert observer.handle(Message("check_request", {"shape": "a"}))
+    assert observer.verdict is not None and observer.verdict[0] is Status.REJECTED
+    assert observer.check_dir is not None and not positions_path(observer.check_dir, "a").exists()
+
+
+def test_positions_are_delivered_once_and_timed_outputs_are_checked_at_them(tmp_path: Path) -> None:
+    observer = observer_for(tmp_path)
+    run_trials_and_timing(observer)
+    assert not observer.handle(Message("check_request", {"shape": "a"}))
+    assert not send_timed_output(observer, 0, 0.0)
+    assert not send_timed_output(observer, 1, 1.0)
+    assert observer.missing_results() == ["a"]  # input set 2 was sampled but never checked
+    assert not send_timed_output(observer, 2, 2.0)
+    assert observer.missing_results() == []
+    assert observer.timed_checks == TRIALS
+    assert not list(observer.outputs_dir.iterdir())  # every output file deleted once compared
+    assert observer.handle(Message("check_request", {"shape": "a"}))  # a second request is forged
+    assert observer.verdict is not None and "twice" in observer.verdict[1]
+
+
+def test_a_wrong_timed_output_is_a_wrong_output(tmp_path: Path) -> None:
+    observer = observer_for(tmp_path)
+    run_trials_and_timing(observer)
+    observer.handle(Message("check_request", {"shape": "a"}))
+    assert send_timed_output(observer, 1, 0.0)  # input set 1's answer is all ones
+    assert observer.verdict is not None and observer.verdict[0] is Status.WRONG_OUTPUT
+    assert "timed call 11 returned a wrong result" in observer.verdict[1]
