@@ -32,7 +32,8 @@ from evaluator.reference import (
     timing_plan,
 )
 from evaluator.roofline import peak_for, throughput
-from evaluator.sandbox import ChildExit, SandboxedProcess, child_environment
+from evaluator.sandbox import ChildExit, SandboxedProcess, SandboxPolicy, child_environment
+from evaluator.shared_inputs import inputs_for_candidate, share_inputs
 from evaluator.spot_checks import positions_path
 from evaluator.static_gate import check_source
 from evaluator.timing import TimingPlan, incomparable, same_method, shape_method
@@ -64,6 +65,7 @@ class Evaluator:
         self.workroot = Path(tempfile.mkdtemp(prefix="crucible-")) if workroot is None else workroot
         self.workroot.mkdir(parents=True, exist_ok=True)
         self._reference: ReferenceData | None = None
+        self._shared_inputs: dict[Path, Path] | None = None  # ``evaluator.shared_inputs``
         self._lock = threading.Lock()
         self.ncu = NcuPass(limits, device)
 
@@ -74,7 +76,19 @@ class Evaluator:
                 self._reference = prepare_reference(
                     self.problem, self.device, self.limits, self.secret_seed, ref_dir
                 )
+                isolation = sandbox_policy(self.limits, self.device).isolation
+                if isolation is not None and isolation.landlock_abi:
+                    shared_dir = Path(tempfile.mkdtemp(prefix="inputs-", dir=self.workroot))
+                    self._shared_inputs = share_inputs(self._reference, shared_dir)
             return self._reference
+
+    def _policy(self) -> SandboxPolicy:
+        """The candidates' sandbox, with the shared inputs' folder readable where there is one."""
+        policy = sandbox_policy(self.limits, self.device)
+        if self._shared_inputs is None:
+            return policy
+        folders = sorted({str(p.parent) for p in self._shared_inputs.values()})
+        return replace(policy, read_only_paths=tuple(folders))
 
     def close(self) -> None:
         if self._own_root and not self.keep_workdirs:
@@ -180,23 +194,19 @@ class Evaluator:
     def _job(
         self, candidate: Candidate, reference: ReferenceData, workdir: Path, interpreted: bool
     ) -> CandidateJob:
-        inputs_dir, outputs_dir = workdir / "inputs", workdir / "outputs"
-        inputs_dir.mkdir()
+        outputs_dir = workdir / "outputs"
         outputs_dir.mkdir()
         (workdir / "candidate.py").write_text(candidate.source)
-        shutil.copyfile(reference.init_inputs_path, inputs_dir / "init_inputs.pt")
-        trials = []
-        for trial in reference.trials:
-            target = inputs_dir / trial.inputs_path.name
-            shutil.copyfile(trial.inputs_path, target)  # a copy: the candidate may scribble on its own
-            trials.append(
-                TrialSpec(
-                    trial.shape,
-                    trial.index,
-                    str(target),
-                    str(outputs_dir / f"out_{trial.shape}_{trial.index}.pt"),
-                )
+        inputs = inputs_for_candidate(reference, self._shared_inputs, workdir / "inputs")
+        trials = [
+            TrialSpec(
+                trial.shape,
+                trial.index,
+                str(inputs[trial.inputs_path]),
+                str(outputs_dir / f"out_{trial.shape}_{trial.index}.pt"),
             )
+            for trial in reference.trials
+        ]
         plan = timing_plan(self.limits)
         if interpreted:
             n = self.limits.interpreted_samples
@@ -225,7 +235,7 @@ class Evaluator:
             candidate_path=str(workdir / "candidate.py"),
             config=candidate.config.as_dict(),
             device=self.device,
-            init_inputs_path=str(inputs_dir / "init_inputs.pt"),
+            init_inputs_path=str(inputs[reference.init_inputs_path]),
             model_seed=reference.model_seed,
             trials=trials,
             timings=timings,
@@ -250,9 +260,7 @@ class Evaluator:
         write_job(job, job_path)
         env = child_environment(workdir, device_env(self.device, interpreted), self.limits.cpu_threads)
         clock.enter("start")
-        proc = SandboxedProcess(
-            "evaluator.harness", job_path, workdir, env, sandbox_policy(self.limits, self.device)
-        )
+        proc = SandboxedProcess("evaluator.harness", job_path, workdir, env, self._policy())
         observer = CandidateObserver(
             reference,
             workdir / "outputs",
@@ -282,7 +290,7 @@ class Evaluator:
         return self.ncu.profile(
             workdir / "job.json",
             child_environment(workdir, device_env(self.device, False), self.limits.cpu_threads),
-            sandbox_policy(self.limits, self.device),
+            self._policy(),
             shape,
             observed.timings[shape.name].median_us,
             peak_for(device.name),

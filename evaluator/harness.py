@@ -1,6 +1,6 @@
 """The candidate's process: load ModelNew under its CONFIG, run the correctness trials, time it.
 
-Run as ``python -m evaluator.harness JOB_JSON MESSAGE_FD LIMITS``. It never sees reference
+Run as ``python -m evaluator.harness JOB_JSON MESSAGE_FD LIMITS [READ_ONLY_DIR ...]``. It never sees reference
 outputs: it writes its own outputs to files, and the parent compares them.
 """
 
@@ -201,7 +201,7 @@ def run(job: CandidateJob, channel: Channel) -> None:
 
 def main(argv: list[str]) -> int:
     job_path, fd, limits = argv[1], int(argv[2]), argv[3]
-    apply_child_limits(limits, str(Path(job_path).parent))
+    apply_child_limits(limits, str(Path(job_path).parent), read_only=argv[4:])
     channel = Channel(fd)
     job = read_candidate_job(Path(job_path))
     try:

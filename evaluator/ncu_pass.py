@@ -18,7 +18,7 @@ from typing import Any
 from evaluator.limits import EvalLimits
 from evaluator.ncu import ProfilerError, ncu_available, profile_with_ncu
 from evaluator.roofline import DevicePeak
-from evaluator.sandbox import SandboxPolicy, child_limits_arg
+from evaluator.sandbox import SandboxPolicy, child_args
 from kernels.problem import Shape
 
 log = logging.getLogger("crucible.ncu")
@@ -48,7 +48,7 @@ class NcuPass:
         """
         if not self.enabled or self.disabled_because:
             return None
-        command = [sys.executable, "-m", "evaluator.ncu_target", str(job_path), child_limits_arg(policy)]
+        command = [sys.executable, "-m", "evaluator.ncu_target", str(job_path), *child_args(policy)]
         if policy.isolation is not None and policy.isolation.network_namespace:
             # ncu and its target share the namespace; Landlock's socket scoping would part them.
             command.append("--profiler-ipc")

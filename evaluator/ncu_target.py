@@ -1,6 +1,6 @@
 """The process Nsight Compute watches: the candidate's call on one input set, and nothing else.
 
-Run as ``ncu ... python -m evaluator.ncu_target JOB_JSON LIMITS [--profiler-ipc]`` (with
+Run as ``ncu ... python -m evaluator.ncu_target JOB_JSON LIMITS [READ_ONLY_DIR ...] [--profiler-ipc]`` (with
 ``--profile-from-start off``), after the candidate has passed. ``--profiler-ipc``, given only
 inside a network namespace, lets the process reach ncu's abstract Unix sockets. It loads the
 candidate as the harness does, calls it a few times so that compilation and autotuning stay
@@ -21,7 +21,11 @@ WARMUP_CALLS = 3
 
 def main(argv: list[str]) -> int:
     job_path, limits = Path(argv[1]), argv[2]
-    apply_child_limits(limits, str(job_path.parent), profiler_ipc="--profiler-ipc" in argv[3:])
+    flags = [a for a in argv[3:] if a.startswith("--")]
+    read_only = [a for a in argv[3:] if not a.startswith("--")]
+    apply_child_limits(
+        limits, str(job_path.parent), read_only=read_only, profiler_ipc="--profiler-ipc" in flags
+    )
     import torch
 
     from evaluator import child_runtime as rt

@@ -13,7 +13,7 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -43,6 +43,9 @@ class SandboxPolicy:
     max_open_files: int = 1024
     max_processes: int = 512  # threads count too; binds only for an unprivileged user
     isolation: Isolation | None = None  # None: a plain child process (the trusted reference)
+    # Folders the child may read but never write: under Landlock, the trial inputs every candidate
+    # of an evaluator shares (``evaluator.shared_inputs``). Without Landlock they would be writable.
+    read_only_paths: tuple[str, ...] = ()
 
     @property
     def total_timeout(self) -> float:
@@ -90,7 +93,7 @@ class SandboxedProcess:
         self._stderr_path = workdir / "stderr.txt"
         read_fd, write_fd = os.pipe()
         self._read_fd = read_fd
-        cmd = [sys.executable, "-m", module, str(job_path), str(write_fd), child_limits_arg(policy)]
+        cmd = [sys.executable, "-m", module, str(job_path), str(write_fd), *child_args(policy)]
         self._cgroup: Cgroup | None = None
         if policy.isolation is not None:
             if policy.isolation.cgroups:
@@ -209,6 +212,12 @@ class SandboxedProcess:
             return ""
 
 
+def child_args(policy: SandboxPolicy) -> list[str]:
+    """What follows the job (and message pipe) on a child's command line: its limits, then the
+    folders it may only read (``apply_child_limits`` takes them back)."""
+    return [child_limits_arg(policy), *policy.read_only_paths]
+
+
 def child_limits_arg(policy: SandboxPolicy) -> str:
     """The hard limits a child applies to itself first thing, as one command-line argument."""
     isolation = policy.isolation
@@ -220,7 +229,9 @@ def child_limits_arg(policy: SandboxPolicy) -> str:
     return f"{address_space}:{policy.max_open_files}:{processes}:{landlock}"
 
 
-def apply_child_limits(arg: str, workdir: str, *, profiler_ipc: bool = False) -> None:
+def apply_child_limits(
+    arg: str, workdir: str, *, read_only: Sequence[str] = (), profiler_ipc: bool = False
+) -> None:
     """Called first thing in the child: hard limits, then Landlock, before any candidate code runs.
 
     ``profiler_ipc`` leaves abstract Unix sockets and ``/dev/shm`` reachable, for a process a
@@ -239,4 +250,9 @@ def apply_child_limits(arg: str, workdir: str, *, profiler_ipc: bool = False) ->
     if use_landlock:
         from evaluator import landlock
 
-        landlock.restrict([workdir], scope_abstract_sockets=not profiler_ipc, shared_memory=profiler_ipc)
+        landlock.restrict(
+            [workdir],
+            [*landlock.default_read_paths(), *read_only],
+            scope_abstract_sockets=not profiler_ipc,
+            shared_memory=profiler_ipc,
+        )

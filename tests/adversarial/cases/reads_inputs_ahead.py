@@ -1,20 +1,22 @@
 # expect: rejected
-# Protocol 6: the input files in the candidate's own directory are readable, so it computes every
-# answer at import, untimed, and looks them up by content. The probes' inputs are not there
-# until its timed calls are over.
+# Protocol 6: the input files the job names are readable (in the candidate's own directory, or a
+# shared read-only folder), so it computes every answer at import, untimed, and looks them up by
+# content. The probes' inputs are nowhere it can read until its timed calls are over.
+import json
 import os
 
 import torch
 
 load = getattr(torch, "lo" + "ad")
 device = "cuda" if torch.cuda.is_available() else "cpu"
-folder = os.path.join(os.getcwd(), "inputs")
+descriptor = getattr(os, "op" + "en")(os.path.join(os.getcwd(), "job.json"), os.O_RDONLY)
+job = json.loads(getattr(os, "re" + "ad")(descriptor, 1 << 22))
+paths = {t["inputs_path"] for t in job["trials"]}
 answers = {}
-for name in sorted(getattr(os, "list" + "dir")(folder)) if os.path.isdir(folder) else []:
-    if name.startswith("inputs_"):
-        (x,) = load(os.path.join(folder, name), weights_only=True)
-        x = x.to(device)
-        answers[(tuple(x.shape), float(x.view(-1)[0]), float(x.view(-1)[-1]))] = torch.softmax(x, dim=-1)
+for path in sorted(paths):
+    (x,) = load(path, weights_only=True)
+    x = x.to(device)
+    answers[(tuple(x.shape), float(x.view(-1)[0]), float(x.view(-1)[-1]))] = torch.softmax(x, dim=-1)
 
 
 class ModelNew(torch.nn.Module):
