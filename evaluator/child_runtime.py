@@ -72,6 +72,10 @@ def plain_outputs(out: Any) -> list[torch.Tensor]:
             raise NotPlainOutput(
                 f"returned {type(item).__module__}.{type(item).__qualname__}, not a plain torch.Tensor"
             )
+        if item.layout is not torch.strided or item.device.type not in ("cpu", "cuda"):
+            raise NotPlainOutput(
+                f"returned a {item.layout} tensor on {item.device.type}, not a dense one in memory"
+            )
     return items
 
 

@@ -65,6 +65,8 @@ def compare_tensor(
     """``scale``: the reference's (see ``reference_scale``) when ``ref`` is only a sample of it."""
     if type(out) is not torch.Tensor:
         return Comparison(False, f"{label} is {type(out).__name__}, not a plain tensor")
+    if out.layout is not torch.strided or out.device.type != "cpu":  # as loaded: a file can hold any
+        return Comparison(False, f"{label} is a {out.layout} tensor on {out.device.type}, not a dense one")
     mismatch = layout_mismatch((tuple(ref.shape), ref.dtype), (tuple(out.shape), out.dtype), label)
     if mismatch:
         return mismatch

@@ -185,14 +185,16 @@ class CandidateObserver:
             return actual
         expected = self._expected_of(trial)
         scales = trial.scales or [reference_scale(t) for t in expected]
-        return compare_spots(expected, actual, positions, self._tolerances(expected), scales)
+        return _guarded(
+            lambda: compare_spots(expected, actual, positions, self._tolerances(expected), scales)
+        )
 
     def _compare_with(self, trial: ReferenceTrial, output_path: Path) -> Comparison:
         actual = self._read(output_path)
         if isinstance(actual, Comparison):
             return actual
         expected = self._expected_of(trial)
-        return compare_outputs(expected, actual, self._tolerances(expected))
+        return _guarded(lambda: compare_outputs(expected, actual, self._tolerances(expected)))
 
     def _read(self, output_path: Path) -> list[Any] | Comparison:
         """The list a child wrote (deleted once read, unless kept), or the failure to read one."""
@@ -247,6 +249,15 @@ class CandidateObserver:
                 if len(self.probe_calls_us.get(s.name, [])) < len(self.reference.probes_for(s.name))
             ]
         return sorted(set(missing))
+
+
+def _guarded(compare: Callable[[], Comparison]) -> Comparison:
+    """A comparison of what a candidate's process wrote; whatever that holds, a failed check, never
+    an exception in the evaluator."""
+    try:
+        return compare()
+    except Exception as exc:  # the file's contents are the candidate's to choose
+        return Comparison(False, f"its output could not be compared ({type(exc).__name__}: {exc})"[:400])
 
 
 # Messages the harness sends once each, and what tells two of a kind apart.

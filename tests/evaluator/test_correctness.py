@@ -124,3 +124,9 @@ def test_a_nonfinite_output_in_a_late_chunk_is_caught(monkeypatch: pytest.Monkey
     out[61] = float("-inf")
     result = compare_tensor(ref, out, TOL)
     assert not result.ok and "1 non-finite value(s)" in result.reason
+
+
+def test_sparse_and_meta_outputs_fail_by_name() -> None:
+    ref = torch.randn(4, 4)
+    assert "sparse_coo" in compare_tensor(ref, ref.to_sparse(), TOL).reason
+    assert "on meta" in compare_tensor(ref, ref.to("meta"), TOL).reason

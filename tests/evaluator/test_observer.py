@@ -86,3 +86,11 @@ def test_a_wrong_timed_output_is_a_wrong_output(tmp_path: Path) -> None:
     assert send_timed_output(observer, 1, 0.0)  # input set 1's answer is all ones
     assert observer.verdict is not None and observer.verdict[0] is Status.WRONG_OUTPUT
     assert "timed call 11 returned a wrong result" in observer.verdict[1]
+
+
+def test_a_file_of_tensors_without_values_is_a_wrong_output_not_an_evaluator_error(tmp_path: Path) -> None:
+    observer = observer_for(tmp_path)
+    save_tensors([torch.empty(10, 10, device="meta")], observer.outputs_dir / "out_a_0.pt")
+    assert observer.handle(Message("trial", {"shape": "a", "index": 0}))
+    assert observer.verdict is not None and observer.verdict[0] is Status.WRONG_OUTPUT
+    assert "on meta, not a dense one" in observer.verdict[1]
