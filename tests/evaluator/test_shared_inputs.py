@@ -11,7 +11,7 @@ import pytest
 from evaluator.evaluate import Evaluator
 from evaluator.isolation import detect_isolation
 from evaluator.limits import EvalLimits
-from evaluator.types import Status
+from evaluator.types import EvalResult, Status
 from kernels.candidate import make_candidate
 from kernels.problem import Problem
 
@@ -42,26 +42,31 @@ HONEST = (
 )
 
 
+def scribble(
+    problem: Problem, limits: EvalLimits, workroot: Path
+) -> tuple[EvalResult, list[Path], Evaluator]:
+    """The scribbler evaluated first; its result, the input paths its job named, and the evaluator,
+    after checking that the reference's own input files came through unchanged."""
+    evaluator = Evaluator(problem, "cpu", limits, 3, workroot=workroot, keep_workdirs=True)
+    originals = [t.inputs_path for t in evaluator.reference().trials]
+    before = digests(originals)
+    result = evaluator.evaluate(make_candidate(SCRIBBLER))
+    (workdir,) = [p for p in workroot.iterdir() if p.name.startswith("cand-")]
+    named = [Path(t["inputs_path"]) for t in json.loads((workdir / "job.json").read_text())["trials"]]
+    assert digests(originals) == before
+    return result, named, evaluator
+
+
 def digests(paths: list[Path]) -> list[str]:
     return [hashlib.sha256(p.read_bytes()).hexdigest() for p in paths]
 
 
-def job_inputs(workroot: Path) -> list[Path]:
-    (workdir,) = [p for p in workroot.iterdir() if p.name.startswith("cand-")]
-    return [Path(t["inputs_path"]) for t in json.loads((workdir / "job.json").read_text())["trials"]]
-
-
 @pytest.mark.skipif(not detect_isolation().landlock_abi, reason="needs Landlock")
 def test_shared_inputs_cannot_be_spoiled_for_the_next_candidate(abs_problem: Problem, tmp_path: Path) -> None:
-    evaluator = Evaluator(abs_problem, "cpu", LIMITS, 3, workroot=tmp_path / "work", keep_workdirs=True)
-    reference = evaluator.reference()
-    before = digests([t.inputs_path for t in reference.trials])
-    first = evaluator.evaluate(make_candidate(SCRIBBLER))
+    first, named, evaluator = scribble(abs_problem, LIMITS, tmp_path / "work")
     assert first.status is Status.OK, first.reason
-    shared = job_inputs(evaluator.workroot)
     # In the evaluator's shared folder, not the candidate's own.
-    assert all(p.exists() and p.parent.name.startswith("inputs-") for p in shared)
-    assert digests([t.inputs_path for t in reference.trials]) == before
+    assert all(p.exists() and p.parent.name.startswith("inputs-") for p in named)
     second = evaluator.evaluate(make_candidate(HONEST))
     assert second.status is Status.OK, second.reason
 
@@ -70,13 +75,8 @@ def test_without_landlock_each_candidate_scribbles_on_copies_of_its_own(
     abs_problem: Problem, tmp_path: Path
 ) -> None:
     limits = EvalLimits(**{**LIMITS.__dict__, "sandbox": False})
-    evaluator = Evaluator(abs_problem, "cpu", limits, 3, workroot=tmp_path / "work", keep_workdirs=True)
-    reference = evaluator.reference()
-    before = digests([t.inputs_path for t in reference.trials])
-    result = evaluator.evaluate(make_candidate(SCRIBBLER))
+    result, named, evaluator = scribble(abs_problem, limits, tmp_path / "work")
     # Its own copies held zeros(1) by the time its trials loaded them: its own answers are wrong.
     assert result.status is Status.WRONG_OUTPUT, result.reason
-    copies = job_inputs(evaluator.workroot)
-    assert all(p.parent.name == "inputs" and p.parent.parent.name.startswith("cand-") for p in copies)
-    assert digests([t.inputs_path for t in reference.trials]) == before
+    assert all(p.parent.name == "inputs" and p.parent.parent.name.startswith("cand-") for p in named)
     assert evaluator.evaluate(make_candidate(HONEST)).status is Status.OK
