@@ -18,6 +18,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import replace
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -98,6 +99,14 @@ def main() -> None:
             result = evaluator.evaluate(candidate)
             sequential.append(time.perf_counter() - start)
             assert result.ok, result.reason
+        # The same without the profiler pass, whose first session in a process costs the most.
+        unprofiled = Evaluator(problem, "cpu", replace(LIMITS, profile=False), 1, workroot=Path(tmp) / "bare")
+        unprofiled.reference()
+        without_profile = []
+        for candidate in distinct_candidates(args.repeats, first=1000):
+            start = time.perf_counter()
+            assert unprofiled.evaluate(candidate).ok
+            without_profile.append(time.perf_counter() - start)
         with LocalExecutor(evaluator, slots=args.slots) as executor:
             batch = distinct_candidates(args.repeats * 2, first=args.repeats)
             start = time.perf_counter()
@@ -120,6 +129,7 @@ def main() -> None:
         "evaluate_per_candidate_iqr_s": statistics.quantiles(sequential, n=4)[2]
         - statistics.quantiles(sequential, n=4)[0],
         "overhead_beyond_baseline_s": per_candidate - floor,
+        "evaluate_per_candidate_without_profiler_s": statistics.median(without_profile),
         "ratio_to_baseline": per_candidate / floor,
         "candidates_per_minute_1_slot": 60.0 / per_candidate,
         f"candidates_per_minute_{args.slots}_slots": 60.0 * len(batch) / parallel_s,
@@ -130,6 +140,10 @@ def main() -> None:
     table.add_row("baseline: python -c 'import torch'", f"{floor:.2f} s")
     table.add_row("evaluate one candidate (median)", f"{per_candidate:.2f} s")
     table.add_row("ratio to baseline", f"{report['ratio_to_baseline']:.2f}x")
+    table.add_row(
+        "evaluate one candidate without the profiler pass",
+        f"{report['evaluate_per_candidate_without_profiler_s']:.2f} s",
+    )
     table.add_row("overhead beyond baseline", f"{report['overhead_beyond_baseline_s']:.2f} s")
     table.add_row("reference preparation (once per run)", f"{reference_s:.2f} s")
     table.add_row("candidates per minute, 1 slot", f"{report['candidates_per_minute_1_slot']:.1f}")

@@ -59,16 +59,18 @@ def profile_call(
     Without ``median_us`` the roofline uses the profiled busy time per call, which is noted.
     """
     import torch
-    from torch.profiler import ProfilerActivity, profile
+    from torch.autograd.profiler import profile
 
     on_gpu = device.startswith("cuda")
-    activities = [ProfilerActivity.CPU] + ([ProfilerActivity.CUDA] if on_gpu else [])
     repeats = max(1, repeats)
     for _ in range(warmup):
         call()
     if on_gpu:
         torch.cuda.synchronize()
-    with profile(activities=activities) as prof:
+    # The autograd profiler that ``torch.profiler.profile`` wraps, for the same events: the wrapper
+    # asks ``hasattr(torch, "_inductor")``, which imports Inductor and Dynamo, about 0.7 s of a
+    # candidate's process that never compiles anything (``benchmarks/evaluator_overhead.py``).
+    with profile(use_device="cuda" if on_gpu else None, use_kineto=True) as prof:
         start = perf_counter()
         for _ in range(repeats):
             call()
