@@ -40,7 +40,7 @@ def run(job: CandidateJob, channel: Channel) -> None:
     from evaluator.probes import probe_output_name
     from evaluator.profiler import profile_call
     from evaluator.roofline import peak_for
-    from evaluator.spot_checks import gather_spots
+    from evaluator.spot_checks import gather_spots, probe_positions_path
     from evaluator.timing import TimingPlan, refill, time_call, time_once
     from evaluator.types import Status
 
@@ -185,8 +185,12 @@ def run(job: CandidateJob, channel: Channel) -> None:
                 # As a timed sample runs: just after another call, on new values in buffers the
                 # timed calls used. A cache keyed by address still hits; one keyed by content misses.
                 call(input_sets[-1])
+                leftover = guards.LeftoverCheck()
                 call_us, output = time_once(device, call, refill(input_sets[0], fresh))
                 outputs = rt.plain_outputs(output)
+                stray = leftover.threads_left()  # finishing the answer after the clock stopped
+                if stray:
+                    return fail(Status.REJECTED, f"shape {timing.shape} on new inputs: {stray}")
             except rt.NotPlainOutput as exc:
                 return fail(Status.REJECTED, f"shape {timing.shape} on new inputs: {exc}")
             except Exception as exc:
@@ -194,7 +198,10 @@ def run(job: CandidateJob, channel: Channel) -> None:
                 return fail(status, f"shape {timing.shape} on new inputs: {reason}")
             if patched(f"shape {timing.shape} on new inputs"):
                 return None
-            rt.save_outputs(outputs, outputs_dir / probe_output_name(timing.shape, index))
+            channel.send("probe_check_request", shape=timing.shape, probe=index)
+            at = probe_positions_path(Path(timing.check_path).parent, timing.shape, index)
+            spots = gather_spots(outputs, rt.load_tensors(rt.wait_for_file(at)))
+            rt.save_tensors(spots, outputs_dir / probe_output_name(timing.shape, index))
             channel.send("probe", shape=timing.shape, probe=index, call_us=call_us)
     channel.send("stage", stage="done")
 

@@ -20,7 +20,7 @@ from evaluator.deliveries import deliver, deliver_tensors
 from evaluator.messages import Message
 from evaluator.probes import probe_input_path, probe_output_name, reuse_reason
 from evaluator.reference import ReferenceData, ReferenceTrial
-from evaluator.spot_checks import compare_spots, draw_positions, positions_path
+from evaluator.spot_checks import compare_spots, draw_positions, positions_path, probe_positions_path
 from evaluator.timing import TimingStats, figures_from_message
 from evaluator.types import DeviceInfo, Status
 from kernels.problem import Tolerance
@@ -53,6 +53,8 @@ class CandidateObserver:
     done: bool = False
     _expected: dict[Path, list[Any]] = field(default_factory=dict, repr=False)
     _positions: dict[str, dict[int, list[torch.Tensor]]] = field(default_factory=dict, repr=False)
+    _probe_positions: dict[tuple[str, int], list[torch.Tensor]] = field(default_factory=dict, repr=False)
+    _delivered_probes: set[tuple[str, int]] = field(default_factory=set, repr=False)
     # Seeded from the OS, so nothing the candidate can read predicts the positions.
     _draws: torch.Generator = field(
         default_factory=lambda: torch.Generator().manual_seed(secrets.randbits(63)), repr=False
@@ -95,7 +97,8 @@ class CandidateObserver:
             self._deliver_positions(str(data["shape"]))
         elif event == "timed_output":
             shape, index, sample = str(data["shape"]), int(data["index"]), int(data["sample"])
-            comparison = self._compare_spots(shape, index, self.outputs_dir / f"timed_{shape}_{sample}.pt")
+            output = self.outputs_dir / f"timed_{shape}_{sample}.pt"
+            comparison = self._compare_spots(self._trial(shape, index), self._positions[shape][index], output)
             self.timed_checks += 1
             if sample >= 0:
                 self.timed_sets.setdefault(shape, set()).add(index)
@@ -114,6 +117,9 @@ class CandidateObserver:
         elif event == "probe_request":
             probe = self._probe(data)
             deliver(probe.inputs_path, probe_input_path(self._probe_dir(), probe.shape, int(data["probe"])))
+            self._delivered_probes.add((probe.shape, int(data["probe"])))
+        elif event == "probe_check_request":
+            self._deliver_probe_positions(self._probe(data), int(data["probe"]))
         elif event == "probe":
             probe, index = self._probe(data), int(data["probe"])
             if not self.keep_outputs:  # loaded by now; a copy of the reference's, so never needed again
@@ -152,9 +158,17 @@ class CandidateObserver:
         self._positions[shape] = drawn
         deliver_tensors([drawn[t.index] for t in trials], positions_path(self.check_dir, shape))
 
+    def _deliver_probe_positions(self, probe: ReferenceTrial, index: int) -> None:
+        """Positions for a probe's output, drawn once the child has had the probe and called on it."""
+        if self.check_dir is None or (probe.shape, index) not in self._delivered_probes:
+            raise ValueError(f"positions for probe {probe.shape}/{index} asked for before its inputs")
+        drawn = draw_positions(self._expected_of(probe), self._draws)
+        self._probe_positions[(probe.shape, index)] = drawn
+        deliver_tensors(drawn, probe_positions_path(self.check_dir, probe.shape, index))
+
     def _check_probe(self, probe: ReferenceTrial, index: int, call_us: float) -> None:
         output = self.outputs_dir / probe_output_name(probe.shape, index)
-        comparison = self._compare_with(probe, output)
+        comparison = self._compare_spots(probe, self._probe_positions[(probe.shape, index)], output)
         if not comparison.ok:
             reason = f"shape {probe.shape}: on inputs it had never seen: {comparison.reason}"
             self.verdict = (Status.WRONG_OUTPUT, reason)
@@ -176,18 +190,17 @@ class CandidateObserver:
             raise ValueError(f"unknown trial {shape}/{index}")
         return trial
 
-    def _compare_spots(self, shape: str, index: int, output_path: Path) -> Comparison:
-        """A timed output's values at the positions delivered for its shape, against the reference's."""
-        positions = self._positions[shape][index]
-        trial = self._trial(shape, index)
+    def _compare_spots(
+        self, trial: ReferenceTrial, positions: list[torch.Tensor], output_path: Path
+    ) -> Comparison:
+        """An output's values at the positions delivered for it, against the reference's there."""
         actual = self._read(output_path)
         if isinstance(actual, Comparison):
             return actual
         expected = self._expected_of(trial)
         scales = trial.scales or [reference_scale(t) for t in expected]
-        return _guarded(
-            lambda: compare_spots(expected, actual, positions, self._tolerances(expected), scales)
-        )
+        tolerances = self._tolerances(expected)
+        return _guarded(lambda: compare_spots(expected, actual, positions, tolerances, scales))
 
     def _compare_with(self, trial: ReferenceTrial, output_path: Path) -> Comparison:
         actual = self._read(output_path)
@@ -269,6 +282,7 @@ _ONCE = {
     "check_request": ("shape",),
     "timed_output": ("shape", "sample"),
     "probe_request": ("shape", "probe"),
+    "probe_check_request": ("shape", "probe"),
     "probe": ("shape", "probe"),
 }
 

@@ -1,10 +1,11 @@
-"""Timed outputs checked at positions drawn after the timed calls, instead of in full.
+"""Timed and probe outputs checked at positions drawn after the calls, instead of in full.
 
 A candidate can be right in its trials and wrong while timed (skipping work that nobody
 checks), so some timed outputs are compared with the reference too. Writing each of them to a
 file in full costs what a trial does: on softmax's large GPU shapes, hundreds of megabytes per
 output. Instead, once a shape's timed calls are over, the child asks the evaluator for positions,
-which the evaluator draws then, and sends only the values there.
+which the evaluator draws then, and sends only the values there. Probe calls
+(``evaluator.probes``) are checked the same way: the child asks after each probe call.
 
 The positions are unknown to the candidate until its outputs are final, so an output wrong at
 a fraction ``f`` of its elements passes with probability ``(1 - f) ** SPOT_POSITIONS``: below
@@ -28,6 +29,11 @@ SPOT_POSITIONS = 1 << 16
 
 def positions_path(check_dir: Path, shape: str) -> Path:
     return check_dir / f"positions_{shape}.pt"
+
+
+def probe_positions_path(check_dir: Path, shape: str, index: int) -> Path:
+    """For a probe's output (``evaluator.probes``), drawn once that call is over."""
+    return check_dir / f"probe_positions_{shape}_{index}.pt"
 
 
 def draw_positions(expected: Sequence[torch.Tensor], generator: torch.Generator) -> list[torch.Tensor]:

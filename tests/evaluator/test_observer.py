@@ -10,7 +10,7 @@ from evaluator.child_runtime import load_tensors, save_tensors
 from evaluator.messages import Message
 from evaluator.observer import CandidateObserver
 from evaluator.reference import ReferenceData, ReferenceTrial
-from evaluator.spot_checks import gather_spots, positions_path
+from evaluator.spot_checks import gather_spots, positions_path, probe_positions_path
 from evaluator.timing import TimingStats
 from evaluator.types import DeviceInfo, Status
 from kernels.problem import Shape, Tolerance
@@ -18,27 +18,37 @@ from kernels.problem import Shape, Tolerance
 TRIALS = 3
 
 
-def observer_for(tmp_path: Path) -> CandidateObserver:
-    """A reference of one shape with three trials whose expected outputs are 10 x 10 of 0, 1, 2."""
-    ref_dir, outputs, checks = tmp_path / "ref", tmp_path / "outputs", tmp_path / "checks"
-    for directory in (ref_dir, outputs, checks):
-        directory.mkdir()
+def observer_for(tmp_path: Path, probes: bool = True) -> CandidateObserver:
+    """A reference of one shape with three trials and one probe whose expected outputs are
+    10 x 10 of 0, 1, 2 and 3."""
+    ref_dir, outputs = tmp_path / "ref", tmp_path / "outputs"
+    checks, probe_dir = tmp_path / "checks", tmp_path / "probe"
+    for directory in (ref_dir, outputs, checks, probe_dir):
+        directory.mkdir(parents=True)
     trials = []
-    for index in range(TRIALS):
-        expected = ref_dir / f"expected_a_{index}.pt"
+    for index in range(TRIALS + 1):
+        expected, inputs = ref_dir / f"expected_a_{index}.pt", ref_dir / f"inputs_a_{index}.pt"
         save_tensors([torch.full((10, 10), float(index))], expected)
-        trials.append(ReferenceTrial("a", index, ref_dir / f"inputs_a_{index}.pt", expected, (1.0,)))
+        save_tensors([torch.zeros(1)], inputs)
+        trials.append(ReferenceTrial("a", index, inputs, expected, (1.0,)))
     reference = ReferenceData(
         directory=ref_dir,
         device=DeviceInfo("cpu", "cpu", "test", None, torch.__version__, None),
         shapes=(Shape("a"),),
-        trials=tuple(trials),
+        trials=tuple(trials[:TRIALS]),
+        probes=tuple(trials[TRIALS:]),
         timings={"a": TimingStats(5.0, 0.1, 30, "cpu_perf_counter")},
         peak_mem_bytes={},
         init_inputs_path=ref_dir / "init_inputs.pt",
         model_seed=1,
     )
-    return CandidateObserver(reference, outputs, lambda _: Tolerance(1e-5, 1e-5), check_dir=checks)
+    return CandidateObserver(
+        reference,
+        outputs,
+        lambda _: Tolerance(1e-5, 1e-5),
+        probe_dir=probe_dir if probes else None,
+        check_dir=checks,
+    )
 
 
 def run_trials_and_timing(observer: CandidateObserver) -> None:
@@ -65,7 +75,7 @@ def test_positions_asked_for_before_the_shape_was_timed_are_refused(tmp_path: Pa
 
 
 def test_positions_are_delivered_once_and_timed_outputs_are_checked_at_them(tmp_path: Path) -> None:
-    observer = observer_for(tmp_path)
+    observer = observer_for(tmp_path, probes=False)
     run_trials_and_timing(observer)
     assert not observer.handle(Message("check_request", {"shape": "a"}))
     assert not send_timed_output(observer, 0, 0.0)
@@ -94,3 +104,36 @@ def test_a_file_of_tensors_without_values_is_a_wrong_output_not_an_evaluator_err
     assert observer.handle(Message("trial", {"shape": "a", "index": 0}))
     assert observer.verdict is not None and observer.verdict[0] is Status.WRONG_OUTPUT
     assert "on meta, not a dense one" in observer.verdict[1]
+
+
+def send_probe(observer: CandidateObserver, value: float, call_us: float) -> bool:
+    assert observer.check_dir is not None
+    positions = load_tensors(probe_positions_path(observer.check_dir, "a", 0))
+    save_tensors(
+        gather_spots([torch.full((10, 10), value)], positions), observer.outputs_dir / "probe_a_0.pt"
+    )
+    return observer.handle(Message("probe", {"shape": "a", "probe": 0, "call_us": call_us}))
+
+
+def test_a_probe_is_checked_at_positions_drawn_after_its_call(tmp_path: Path) -> None:
+    observer = observer_for(tmp_path)
+    run_trials_and_timing(observer)
+    assert not observer.handle(Message("probe_request", {"shape": "a", "probe": 0}))
+    assert observer.probe_dir is not None and (observer.probe_dir / "inputs_a_0.pt").exists()
+    assert not observer.handle(Message("probe_check_request", {"shape": "a", "probe": 0}))
+    assert not send_probe(observer, 3.0, call_us=6.0)
+    assert observer.verdict is None and observer.probe_calls_us == {"a": [6.0]}
+
+
+def test_probe_positions_before_the_probe_and_a_wrong_probe_answer_are_caught(tmp_path: Path) -> None:
+    early = observer_for(tmp_path / "early")
+    run_trials_and_timing(early)
+    assert early.handle(Message("probe_check_request", {"shape": "a", "probe": 0}))
+    assert early.verdict is not None and early.verdict[0] is Status.REJECTED
+    wrong = observer_for(tmp_path / "wrong")
+    run_trials_and_timing(wrong)
+    wrong.handle(Message("probe_request", {"shape": "a", "probe": 0}))
+    wrong.handle(Message("probe_check_request", {"shape": "a", "probe": 0}))
+    assert send_probe(wrong, 2.0, call_us=6.0)  # the last trial's answer: a result kept by content
+    assert wrong.verdict is not None and wrong.verdict[0] is Status.WRONG_OUTPUT
+    assert "never seen" in wrong.verdict[1]
