@@ -70,11 +70,13 @@ class StrayThreads:
     Such a thread could finish the call's output after the clock stopped, and be gone by the time
     the outputs are checked, so it is looked for after every sample (``after_sample`` wraps the
     timing's own per-sample callback); threads and processes are looked for once more at the end.
+    ``since`` is taken before the candidate's module was loaded: a worker thread it started at
+    import, idle between calls, is as able to finish an output late as one a call started.
     """
 
-    def __init__(self, then: Callable[[int, Any], None]) -> None:
+    def __init__(self, then: Callable[[int, Any], None], since: LeftoverCheck) -> None:
         self._then = then
-        self._check = LeftoverCheck()
+        self._check = since
         self._found: str | None = None
 
     def after_sample(self, sample: int, output: Any) -> None:

@@ -63,6 +63,7 @@ def run(job: CandidateJob, channel: Channel) -> None:
             fail(Status.REJECTED, f"{where}: replaced {', '.join(changed[:4])} (monkey-patching the harness)")
         return bool(changed)
 
+    harness_threads = guards.LeftoverCheck()  # before any candidate code: every later thread is its
     try:
         module = load_candidate_module(job.candidate_path, job.config)
     except SyntaxError as exc:
@@ -142,7 +143,7 @@ def run(job: CandidateJob, channel: Channel) -> None:
     for timing in job.timings:
         input_sets = [rt.to_device(rt.load_tensors(p), device) for p in timing.inputs_paths]
         watcher = guards.TimedOutputSampler(rng, len(input_sets))
-        strays = guards.StrayThreads(watcher.offer)
+        strays = guards.StrayThreads(watcher.offer, since=harness_threads)
         try:
             shape_plan = replace(plan, method=timing.method) if timing.method else plan
             figures = time_call(device, call, input_sets, shape_plan, strays.after_sample, watcher.check_too)
@@ -185,10 +186,9 @@ def run(job: CandidateJob, channel: Channel) -> None:
                 # As a timed sample runs: just after another call, on new values in buffers the
                 # timed calls used. A cache keyed by address still hits; one keyed by content misses.
                 call(input_sets[-1])
-                leftover = guards.LeftoverCheck()
                 call_us, output = time_once(device, call, refill(input_sets[0], fresh))
                 outputs = rt.plain_outputs(output)
-                stray = leftover.threads_left()  # finishing the answer after the clock stopped
+                stray = harness_threads.threads_left()  # finishing the answer after the clock stopped
                 if stray:
                     return fail(Status.REJECTED, f"shape {timing.shape} on new inputs: {stray}")
             except rt.NotPlainOutput as exc:

@@ -6,7 +6,7 @@ import threading
 
 import torch
 
-from evaluator.call_guards import StrayThreads, mutated_inputs, reused_output_memory
+from evaluator.call_guards import LeftoverCheck, StrayThreads, mutated_inputs, reused_output_memory
 
 
 def test_untouched_inputs_pass_even_with_nans() -> None:
@@ -37,7 +37,7 @@ def test_an_output_in_memory_an_earlier_call_returned_is_found() -> None:
 
 def test_a_thread_running_after_a_timed_call_is_named_even_once_it_has_ended() -> None:
     offered: list[int] = []
-    strays = StrayThreads(lambda sample, _: offered.append(sample))
+    strays = StrayThreads(lambda sample, _: offered.append(sample), since=LeftoverCheck())
     strays.after_sample(0, None)
     release = threading.Event()
     worker = threading.Thread(target=release.wait, name="finisher")
@@ -52,9 +52,24 @@ def test_a_thread_running_after_a_timed_call_is_named_even_once_it_has_ended() -
 
 
 def test_a_thread_that_ends_within_the_call_is_no_stray() -> None:
-    strays = StrayThreads(lambda sample, _: None)
+    strays = StrayThreads(lambda sample, _: None, since=LeftoverCheck())
     worker = threading.Thread(target=lambda: None)
     worker.start()
     worker.join()
     strays.after_sample(0, None)
     assert strays.leftovers() is None
+
+
+def test_a_worker_started_before_the_timed_calls_is_a_stray_too() -> None:
+    since = LeftoverCheck()  # as the harness takes it, before the candidate's module is loaded
+    release = threading.Event()
+    worker = threading.Thread(target=release.wait, name="idle-worker")
+    worker.start()  # as at the candidate's import
+    try:
+        strays = StrayThreads(lambda sample, _: None, since=since)
+        strays.after_sample(0, None)
+        found = strays.leftovers()
+        assert found is not None and "idle-worker" in found
+    finally:
+        release.set()
+        worker.join()
