@@ -15,10 +15,17 @@ from typing import Any
 from evaluator.child_runtime import save_tensors
 
 
-def deliver(source: Path, target: Path) -> None:
-    """A copy of a file the evaluator holds (a probe's inputs, say)."""
+def deliver(source: Path, target: Path, link: bool = False) -> None:
+    """A file the evaluator holds (a probe's inputs, say): a copy, or with ``link`` a hard link,
+    only for a folder the child may not write (else it could write through to ``source``)."""
     partial = target.with_name(target.name + ".part")
-    shutil.copyfile(source, partial)
+    if link:
+        try:
+            os.link(source, partial)
+        except OSError:  # another file system
+            shutil.copyfile(source, partial)
+    else:
+        shutil.copyfile(source, partial)
     os.replace(partial, target)
 
 

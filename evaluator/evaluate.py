@@ -82,13 +82,22 @@ class Evaluator:
                     self._shared_inputs = share_inputs(self._reference, shared_dir)
             return self._reference
 
-    def _policy(self) -> SandboxPolicy:
-        """The candidates' sandbox, with the shared inputs' folder readable where there is one."""
+    def _policy(self, workdir: Path) -> SandboxPolicy:
+        """The candidates' sandbox, with the shared inputs' folder and the candidate's probe folder
+        readable where Landlock keeps them read-only."""
         policy = sandbox_policy(self.limits, self.device)
         if self._shared_inputs is None:
             return policy
         folders = sorted({str(p.parent) for p in self._shared_inputs.values()})
-        return replace(policy, read_only_paths=tuple(folders))
+        return replace(policy, read_only_paths=(*folders, str(self._probe_dir(workdir))))
+
+    def _probe_dir(self, workdir: Path) -> Path:
+        """Where probe inputs appear on request. Under Landlock, a folder beside the candidate's that
+        it may only read, so each probe is a hard link to the reference's file, not a copy;
+        otherwise inside its own folder, as a copy it may scribble on."""
+        if self._shared_inputs is None:
+            return workdir / "probe"
+        return workdir.with_name(workdir.name.replace("cand-", "probes-", 1))
 
     def close(self) -> None:
         if self._own_root and not self.keep_workdirs:
@@ -136,6 +145,7 @@ class Evaluator:
         finally:
             if not self.keep_workdirs:
                 shutil.rmtree(workdir, ignore_errors=True)
+                shutil.rmtree(self._probe_dir(workdir), ignore_errors=True)
         shapes = self._metrics(observed, reference, interpreted) if status is Status.OK else ()
         if shapes:
             reason += _speedup_note(observed, reference)
@@ -222,14 +232,14 @@ class Evaluator:
                 probe_paths=[]
                 if interpreted
                 else [
-                    str(probe_input_path(workdir / "probe", s.name, i))
+                    str(probe_input_path(self._probe_dir(workdir), s.name, i))
                     for i in range(len(reference.probes_for(s.name)))
                 ],
                 check_path=str(positions_path(workdir / "checks", s.name)),
             )
             for s in reference.shapes
         ]
-        (workdir / "probe").mkdir()
+        self._probe_dir(workdir).mkdir()
         (workdir / "checks").mkdir()
         return CandidateJob(
             candidate_path=str(workdir / "candidate.py"),
@@ -260,12 +270,13 @@ class Evaluator:
         write_job(job, job_path)
         env = child_environment(workdir, device_env(self.device, interpreted), self.limits.cpu_threads)
         clock.enter("start")
-        proc = SandboxedProcess("evaluator.harness", job_path, workdir, env, self._policy())
+        proc = SandboxedProcess("evaluator.harness", job_path, workdir, env, self._policy(workdir))
         observer = CandidateObserver(
             reference,
             workdir / "outputs",
             self.problem.tolerance,
-            probe_dir=None if interpreted else workdir / "probe",
+            probe_dir=None if interpreted else self._probe_dir(workdir),
+            link_probes=self._shared_inputs is not None,
             check_dir=workdir / "checks",
             keep_outputs=self.keep_workdirs,
         )
@@ -290,7 +301,7 @@ class Evaluator:
         return self.ncu.profile(
             workdir / "job.json",
             child_environment(workdir, device_env(self.device, False), self.limits.cpu_threads),
-            self._policy(),
+            self._policy(workdir),
             shape,
             observed.timings[shape.name].median_us,
             peak_for(device.name),

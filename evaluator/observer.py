@@ -35,6 +35,9 @@ class CandidateObserver:
     tolerance: Callable[[str], Tolerance]
     # Where probe inputs are delivered when asked for; None: no probes (an interpreted candidate).
     probe_dir: Path | None = None
+    # Deliver each probe as a hard link to the reference's file: the probe folder is read-only to
+    # the candidate (Landlock). Otherwise a copy, which the candidate may scribble on.
+    link_probes: bool = False
     # Where the positions to check in timed outputs are delivered (``evaluator.spot_checks``).
     check_dir: Path | None = None
     # Keep each output file after its comparison; by default it is deleted once read, so a
@@ -116,7 +119,8 @@ class CandidateObserver:
             self.profiles[str(data["shape"])] = report
         elif event == "probe_request":
             probe = self._probe(data)
-            deliver(probe.inputs_path, probe_input_path(self._probe_dir(), probe.shape, int(data["probe"])))
+            target = probe_input_path(self._probe_dir(), probe.shape, int(data["probe"]))
+            deliver(probe.inputs_path, target, link=self.link_probes)
             self._delivered_probes.add((probe.shape, int(data["probe"])))
         elif event == "probe_check_request":
             self._deliver_probe_positions(self._probe(data), int(data["probe"]))
