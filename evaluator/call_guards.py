@@ -122,6 +122,11 @@ WATCHED_ATTRIBUTES = (
     ("evaluator.child_runtime", "save_tensors"),
     ("evaluator.child_runtime", "save_outputs"),
     ("evaluator.child_runtime", "plain_outputs"),
+    ("evaluator.candidate_run.CandidateRun", "fail"),
+    ("evaluator.candidate_run.CandidateRun", "patched"),
+    ("evaluator.candidate_run.CandidateRun", "trial"),
+    ("evaluator.candidate_run.CandidateRun", "time_shape"),
+    ("evaluator.candidate_run.CandidateRun", "probe"),
 )
 
 

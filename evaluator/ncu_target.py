@@ -29,7 +29,7 @@ def main(argv: list[str]) -> int:
     import torch
 
     from evaluator import child_runtime as rt
-    from evaluator.harness import load_candidate_module
+    from evaluator.candidate_module import load_candidate_module
 
     job = read_candidate_job(job_path)
     module = load_candidate_module(job.candidate_path, job.config)

@@ -18,7 +18,7 @@ from evaluator.sandbox import apply_child_limits
 
 
 def check(candidate_path: str, config: dict[str, object], channel: Channel) -> None:
-    from evaluator.harness import load_candidate_module
+    from evaluator.candidate_module import load_candidate_module
 
     try:
         module = load_candidate_module(candidate_path, config)
