@@ -11,10 +11,10 @@ The probes' inputs are never in this folder: a candidate must not read them befo
 
 from __future__ import annotations
 
-import os
 import shutil
 from pathlib import Path
 
+from evaluator.deliveries import deliver
 from evaluator.reference import ReferenceData
 
 
@@ -23,14 +23,10 @@ def share_inputs(reference: ReferenceData, directory: Path) -> dict[Path, Path]:
     ``directory``; returns each reference path's shared path."""
     directory.mkdir(parents=True, exist_ok=True)
     shared = {}
-    for source in (reference.init_inputs_path, *(t.inputs_path for t in reference.trials)):
-        target = directory / source.name
-        try:
-            os.link(source, target)
-        except OSError:
-            shutil.copyfile(source, target)
-        target.chmod(0o444)
-        shared[source] = target
+    for source in _candidate_inputs(reference):
+        shared[source] = directory / source.name
+        deliver(source, shared[source], link=True)
+        shared[source].chmod(0o444)
     return shared
 
 
@@ -43,7 +39,12 @@ def inputs_for_candidate(
         return shared
     inputs_dir.mkdir(exist_ok=True)
     own = {}
-    for source in (reference.init_inputs_path, *(t.inputs_path for t in reference.trials)):
+    for source in _candidate_inputs(reference):
         own[source] = inputs_dir / source.name
         shutil.copyfile(source, own[source])  # a copy: the candidate may scribble on its own
     return own
+
+
+def _candidate_inputs(reference: ReferenceData) -> list[Path]:
+    """Every input file a candidate reads before it is timed: never the probes'."""
+    return [reference.init_inputs_path, *(t.inputs_path for t in reference.trials)]
