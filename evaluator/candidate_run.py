@@ -43,6 +43,7 @@ class CandidateRun:
         self.device_peak = peak_for(info.name) if self.device.startswith("cuda") else None
         self.guard = guards.IntegrityGuard()
         self.rng = random.SystemRandom()
+        guards.quiet_library_threads()
         self.harness_threads = guards.LeftoverCheck()  # before any candidate code: every later thread is its
         self.outputs_dir = Path(job.trials[0].output_path).parent
         self.call: Callable[[Any], Any] = _not_loaded  # the candidate's forward, once ``load`` made it

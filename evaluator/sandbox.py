@@ -66,6 +66,9 @@ def child_environment(workdir: Path, extra: Mapping[str, str], cpu_threads: int)
         PYTHONUNBUFFERED="1",
         OMP_NUM_THREADS=str(cpu_threads),
         MKL_NUM_THREADS=str(cpu_threads),
+        # Inductor compiles in the calling thread: a pool of compile workers would outlive the
+        # first call, and protocol item 5 allows no thread or process to do that.
+        TORCHINDUCTOR_COMPILE_THREADS="1",
     )
     env.update(extra)
     return env

@@ -1,6 +1,7 @@
 # expect: ok
 # Honest: a scratch buffer per input address, slow to set up once and then reused. The calls on
-# never-seen inputs refill buffers the timed calls used, so this is not mistaken for a cache.
+# never-seen inputs refill buffers the timed calls used, so this is not mistaken for a cache. The key
+# holds the shape and dtype too: an address freed by one shape's inputs can come back for another's.
 import torch
 
 
@@ -10,9 +11,10 @@ class ModelNew(torch.nn.Module):
         self.scratch = {}
 
     def forward(self, x):
-        if x.data_ptr() not in self.scratch:
-            self.scratch[x.data_ptr()] = torch.empty_like(x)
+        key = (x.data_ptr(), x.shape, x.dtype)
+        if key not in self.scratch:
+            self.scratch[key] = torch.empty_like(x)
             sum(range(300000))  # a one-off set-up that costs milliseconds
-        out = self.scratch[x.data_ptr()]
+        out = self.scratch[key]
         out.copy_(torch.softmax(x, dim=-1))
         return out.clone()

@@ -1,0 +1,87 @@
+"""Honest candidates that use libraries with background threads of their own still pass protocol item 5."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import textwrap
+import threading
+from pathlib import Path
+
+import pytest
+
+from evaluator.call_guards import quiet_library_threads
+from evaluator.evaluate import Evaluator
+from evaluator.limits import EvalLimits
+from evaluator.types import Status
+from kernels.candidate import make_candidate
+from kernels.problem import load_problem
+
+GELU_PROBLEM = """
+import torch
+
+
+class Model(torch.nn.Module):
+    def forward(self, x, bias):
+        return torch.nn.functional.gelu(x + bias)
+
+
+def get_inputs():
+    return [torch.randn(64, 256), torch.randn(256)]
+
+
+def get_init_inputs():
+    return []
+"""
+
+COMPILED = """
+import torch
+
+
+def _bias_gelu(x, bias):
+    y = x + bias
+    return 0.5 * y * (1.0 + torch.erf(y * 0.7071067811865476))
+
+
+_fused = torch.compile(_bias_gelu, dynamic=False)
+
+
+class ModelNew(torch.nn.Module):
+    def forward(self, x, bias):
+        return _fused(x, bias)
+"""
+
+# Compiling takes seconds on a CPU: the correctness stage gets room for it.
+LIMITS = EvalLimits(
+    load_timeout_s=60,
+    correctness_timeout_s=240,
+    timing_timeout_s=60,
+    warmup_ms=2,
+    timing_budget_ms=10,
+    min_samples=3,
+    max_samples=20,
+)
+
+
+def test_tqdm_starts_no_monitor_thread_once_quieted(monkeypatch: pytest.MonkeyPatch) -> None:
+    tqdm = pytest.importorskip("tqdm")
+    monkeypatch.setattr(tqdm.tqdm, "monitor_interval", 10)
+    quiet_library_threads()
+    assert tqdm.tqdm.monitor_interval == 0
+    with open(os.devnull, "w") as sink:
+        for _ in tqdm.tqdm(range(3), file=sink):
+            pass
+    assert "tqdm_monitor" not in [t.name for t in threading.enumerate()]
+
+
+@pytest.mark.skipif(shutil.which("g++") is None, reason="Inductor needs a C++ compiler")
+def test_a_torch_compile_candidate_is_accepted(tmp_path: Path) -> None:
+    path = tmp_path / "bias_gelu_problem.py"
+    path.write_text(textwrap.dedent(GELU_PROBLEM))
+    evaluator = Evaluator(load_problem(path), "cpu", LIMITS, secret_seed=11, workroot=tmp_path / "work")
+    try:
+        result = evaluator.evaluate(make_candidate(COMPILED))
+    finally:
+        evaluator.close()
+    assert result.status is Status.OK, result.reason
+    assert result.speedup is not None and result.speedup > 0
