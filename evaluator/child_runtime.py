@@ -30,6 +30,14 @@ CONTEXT_CORRUPTION_MARKERS = (
     "an illegal instruction",
 )
 OOM_MARKERS = ("out of memory", "can't allocate memory", "cannot allocate memory", "std::bad_alloc")
+# Errors whose own text does not say what to do: a hint is added to the reason.
+HINTS = (
+    (
+        "0 active drivers",
+        "Triton found no GPU driver: under TRITON_INTERPRET, triton.autotune cannot benchmark its"
+        " configs; tune them through CONFIG_SPACE instead, or evaluate on a GPU",
+    ),
+)
 
 
 class NotPlainOutput(Exception):
@@ -44,7 +52,8 @@ def classify_exception(exc: BaseException) -> tuple[Status, str]:
         return Status.OUT_OF_MEMORY, _one_line(text)
     if any(m in lowered for m in CONTEXT_CORRUPTION_MARKERS):
         return Status.CRASHED, _one_line(f"the CUDA context is corrupted: {text}")
-    return Status.RUNTIME_ERROR, _one_line(text)
+    hints = [hint for marker, hint in HINTS if marker in lowered]
+    return Status.RUNTIME_ERROR, _one_line("; ".join([*hints, text]))
 
 
 def last_frame_in(exc: BaseException, filename: str) -> str:

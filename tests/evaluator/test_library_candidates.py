@@ -1,4 +1,6 @@
-"""Honest candidates that use libraries with background threads of their own still pass protocol item 5."""
+"""Candidates built on library features: torch.compile must pass protocol item 5 despite its threads,
+and triton.autotune, which cannot run under the CPU interpreter, must fail with a reason that says why.
+"""
 
 from __future__ import annotations
 
@@ -11,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from evaluator.call_guards import quiet_library_threads
+from evaluator.child_runtime import classify_exception
 from evaluator.evaluate import Evaluator
 from evaluator.limits import EvalLimits
 from evaluator.types import Status
@@ -85,3 +88,46 @@ def test_a_torch_compile_candidate_is_accepted(tmp_path: Path) -> None:
         evaluator.close()
     assert result.status is Status.OK, result.reason
     assert result.speedup is not None and result.speedup > 0
+
+
+AUTOTUNED = """
+import torch
+import triton
+import triton.language as tl
+
+
+@triton.autotune(configs=[triton.Config({}, num_warps=w) for w in (1, 4)], key=["n"])
+@triton.jit
+def add_bias(x_ptr, bias_ptr, out_ptr, n, cols, BLOCK: tl.constexpr):
+    offs = tl.program_id(0) * BLOCK + tl.arange(0, BLOCK)
+    mask = offs < n
+    y = tl.load(x_ptr + offs, mask=mask) + tl.load(bias_ptr + offs % cols, mask=mask)
+    tl.store(out_ptr + offs, y, mask=mask)
+
+
+class ModelNew(torch.nn.Module):
+    def forward(self, x, bias):
+        out = torch.empty_like(x)
+        add_bias[(triton.cdiv(x.numel(), 1024),)](x, bias, out, x.numel(), x.shape[-1], BLOCK=1024)
+        return torch.nn.functional.gelu(out)
+"""
+
+
+def test_the_missing_driver_error_names_autotune_and_the_way_out() -> None:
+    status, reason = classify_exception(RuntimeError("0 active drivers ([]). There should only be one."))
+    assert status is Status.RUNTIME_ERROR
+    assert "triton.autotune" in reason and "CONFIG_SPACE" in reason
+    assert reason.endswith("There should only be one.")  # Triton's own words are kept
+    assert "CONFIG_SPACE" not in classify_exception(RuntimeError("shape mismatch"))[1]
+
+
+def test_an_autotuned_triton_candidate_on_the_cpu_says_why_it_cannot_run(tmp_path: Path) -> None:
+    path = tmp_path / "bias_gelu_problem.py"
+    path.write_text(textwrap.dedent(GELU_PROBLEM))
+    evaluator = Evaluator(load_problem(path), "cpu", LIMITS, secret_seed=12, workroot=tmp_path / "work")
+    try:
+        result = evaluator.evaluate(make_candidate(AUTOTUNED))
+    finally:
+        evaluator.close()
+    assert result.status is Status.RUNTIME_ERROR
+    assert "triton.autotune cannot benchmark" in result.reason, result.reason
