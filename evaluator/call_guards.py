@@ -8,13 +8,10 @@ the call has returned.
 
 from __future__ import annotations
 
-import importlib.util
 import random
-import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
-import psutil
 import torch
 
 
@@ -40,68 +37,6 @@ def reused_output_memory(outputs: Sequence[torch.Tensor], earlier: Sequence[torc
     held = {t.untyped_storage().data_ptr() for t in earlier if t.numel()}
     shared = (i for i, t in enumerate(outputs) if t.numel() and t.untyped_storage().data_ptr() in held)
     return next(shared, None)
-
-
-def quiet_library_threads() -> None:
-    """Switch off the background threads that common libraries start for themselves and keep.
-
-    Protocol item 5 allows no thread to outlive a call, so an honest ``torch.compile`` candidate
-    would be rejected for tqdm's monitor, a daemon that Inductor's progress bars start and that
-    never ends. Its only job is to retune idle progress bars; ``monitor_interval = 0`` is tqdm's
-    own way to do without it. (Inductor's compile pool is kept in-process through the
-    ``TORCHINDUCTOR_COMPILE_THREADS=1`` of ``evaluator.sandbox.child_environment``.)
-    """
-    if importlib.util.find_spec("tqdm") is not None:
-        import tqdm
-
-        tqdm.tqdm.monitor_interval = 0
-
-
-class LeftoverCheck:
-    """Protocol item 5: nothing the call started may still run when it returns."""
-
-    def __init__(self) -> None:
-        self._threads = {t.ident for t in threading.enumerate()}
-
-    def threads_left(self) -> str | None:
-        """The Python threads started since, still running: cheap enough to ask after every call."""
-        new_threads = [t.name for t in threading.enumerate() if t.ident not in self._threads and t.is_alive()]
-        if new_threads:
-            return f"left {len(new_threads)} thread(s) running after the call: {new_threads[:3]}"
-        return None
-
-    def leftovers(self) -> str | None:
-        threads = self.threads_left()
-        if threads:
-            return threads
-        children = psutil.Process().children(recursive=True)
-        if children:
-            return f"left {len(children)} child process(es) running after the call"
-        return None
-
-
-class StrayThreads:
-    """Protocol item 5 over the timed calls: a Python thread a call started, still running when it returns.
-
-    Such a thread could finish the call's output after the clock stopped, and be gone by the time
-    the outputs are checked, so it is looked for after every sample (``after_sample`` wraps the
-    timing's own per-sample callback); threads and processes are looked for once more at the end.
-    ``since`` is taken before the candidate's module was loaded: a worker thread it started at
-    import, idle between calls, is as able to finish an output late as one a call started.
-    """
-
-    def __init__(self, then: Callable[[int, Any], None], since: LeftoverCheck) -> None:
-        self._then = then
-        self._check = since
-        self._found: str | None = None
-
-    def after_sample(self, sample: int, output: Any) -> None:
-        self._then(sample, output)
-        if self._found is None:
-            self._found = self._check.threads_left()
-
-    def leftovers(self) -> str | None:
-        return self._found or self._check.leftovers()
 
 
 # Functions a candidate could replace to fake a timing or a comparison.
@@ -134,7 +69,10 @@ WATCHED_ATTRIBUTES = (
     # The harness's own checks, reached through their modules at every call.
     ("evaluator.call_guards.TimedOutputSampler", "offer"),
     ("evaluator.call_guards.TimedOutputSampler", "kept"),
-    ("evaluator.call_guards.StrayThreads", "after_sample"),
+    ("threading", "enumerate"),
+    ("evaluator.leftovers", "child_processes"),
+    ("evaluator.leftovers.LeftoverCheck", "leftovers"),
+    ("evaluator.leftovers.StrayWork", "after_sample"),
     ("evaluator.child_runtime", "save_tensors"),
     ("evaluator.child_runtime", "save_outputs"),
     ("evaluator.child_runtime", "plain_outputs"),

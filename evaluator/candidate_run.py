@@ -18,6 +18,7 @@ import torch
 
 from evaluator import call_guards as guards
 from evaluator import child_runtime as rt
+from evaluator import leftovers
 from evaluator.candidate_module import load_candidate_module
 from evaluator.messages import CandidateJob, Channel, TimingSpec, TrialSpec
 from evaluator.probes import probe_output_name
@@ -43,8 +44,8 @@ class CandidateRun:
         self.device_peak = peak_for(info.name) if self.device.startswith("cuda") else None
         self.guard = guards.IntegrityGuard()
         self.rng = random.SystemRandom()
-        guards.quiet_library_threads()
-        self.harness_threads = guards.LeftoverCheck()  # before any candidate code: every later thread is its
+        leftovers.quiet_library_threads()
+        self.since_load = leftovers.LeftoverCheck()  # before any candidate code: every later thread is its
         self.outputs_dir = Path(job.trials[0].output_path).parent
         self.call: Callable[[Any], Any] = _not_loaded  # the candidate's forward, once ``load`` made it
         # The previous trial's or shape's inputs, held until the next ones are loaded, so that
@@ -114,7 +115,7 @@ class CandidateRun:
         inputs = rt.to_device(rt.load_tensors(trial.inputs_path), device)
         before = rt.clone_all(inputs)
         self._held = (inputs, before)
-        leftover = guards.LeftoverCheck()
+        since_call = leftovers.LeftoverCheck()
         guards.poison_free_memory(device)
         late_writes = False
         try:
@@ -136,7 +137,7 @@ class CandidateRun:
                 f"shape {shape}: work on another stream was still writing the output after the call returned",
             )
             return None
-        problem = leftover.leftovers()
+        problem = since_call.leftovers()
         if problem:
             self.fail(Status.REJECTED, f"shape {shape}: {problem}")
             return None
@@ -172,7 +173,7 @@ class CandidateRun:
         input_sets = [rt.to_device(rt.load_tensors(p), device) for p in timing.inputs_paths]
         self._held = input_sets
         watcher = guards.TimedOutputSampler(self.rng, len(input_sets))
-        strays = guards.StrayThreads(watcher.offer, since=self.harness_threads)
+        strays = leftovers.StrayWork(watcher.offer, since=self.since_load)
         try:
             shape_plan = replace(plan, method=timing.method) if timing.method else plan
             figures = time_call(
@@ -223,7 +224,7 @@ class CandidateRun:
             self.call(input_sets[-1])
             call_us, output = time_once(device, self.call, refill(input_sets[0], fresh))
             outputs = rt.plain_outputs(output)
-            stray = self.harness_threads.threads_left()  # finishing the answer after the clock stopped
+            stray = self.since_load.leftovers()  # finishing the answer after the clock stopped
             if stray:
                 return self.fail(Status.REJECTED, f"shape {shape} on new inputs: {stray}")
         except rt.NotPlainOutput as exc:

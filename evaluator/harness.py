@@ -12,6 +12,7 @@ import sys
 import traceback
 from pathlib import Path
 
+from evaluator.leftovers import become_subreaper
 from evaluator.messages import CandidateJob, Channel, read_candidate_job
 from evaluator.sandbox import apply_child_limits
 
@@ -27,6 +28,7 @@ def run(job: CandidateJob, channel: Channel) -> None:
 def main(argv: list[str]) -> int:
     job_path, fd, limits = argv[1], int(argv[2]), argv[3]
     apply_child_limits(limits, str(Path(job_path).parent), read_only=argv[4:])
+    become_subreaper()  # a grandchild the candidate orphans comes back here, where the checks look
     channel = Channel(fd)
     job = read_candidate_job(Path(job_path))
     try:

@@ -12,7 +12,6 @@ stays open for the harness, and ``CGROUP_PROCS`` (comma-separated ``cgroup.procs
 
 from __future__ import annotations
 
-import ctypes
 import os
 import signal
 import subprocess
@@ -21,8 +20,7 @@ import sys
 import psutil
 
 from evaluator.cgroups import join
-
-PR_SET_CHILD_SUBREAPER = 36
+from evaluator.leftovers import become_subreaper
 
 
 def reap_descendants() -> None:
@@ -39,7 +37,7 @@ def reap_descendants() -> None:
 
 
 def main(argv: list[str]) -> int:
-    ctypes.CDLL(None).prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
+    become_subreaper()
     if argv[2] != "-":
         join(argv[2].split(","))
     child = subprocess.Popen(argv[3:], pass_fds=(int(argv[1]),))
