@@ -16,7 +16,7 @@ from evaluator.child_runtime import classify_exception
 from evaluator.evaluate import Evaluator
 from evaluator.leftovers import quiet_library_threads
 from evaluator.limits import EvalLimits
-from evaluator.types import Status
+from evaluator.types import EvalResult, Status
 from kernels.candidate import make_candidate
 from kernels.problem import load_problem
 
@@ -66,6 +66,16 @@ LIMITS = EvalLimits(
 )
 
 
+def _evaluate_on_bias_gelu(source: str, tmp_path: Path) -> EvalResult:
+    path = tmp_path / "bias_gelu_problem.py"
+    path.write_text(textwrap.dedent(GELU_PROBLEM))
+    evaluator = Evaluator(load_problem(path), "cpu", LIMITS, secret_seed=11, workroot=tmp_path / "work")
+    try:
+        return evaluator.evaluate(make_candidate(source))
+    finally:
+        evaluator.close()
+
+
 def test_tqdm_starts_no_monitor_thread_once_quieted(monkeypatch: pytest.MonkeyPatch) -> None:
     tqdm = pytest.importorskip("tqdm")
     monkeypatch.setattr(tqdm.tqdm, "monitor_interval", 10)
@@ -79,13 +89,7 @@ def test_tqdm_starts_no_monitor_thread_once_quieted(monkeypatch: pytest.MonkeyPa
 
 @pytest.mark.skipif(shutil.which("g++") is None, reason="Inductor needs a C++ compiler")
 def test_a_torch_compile_candidate_is_accepted(tmp_path: Path) -> None:
-    path = tmp_path / "bias_gelu_problem.py"
-    path.write_text(textwrap.dedent(GELU_PROBLEM))
-    evaluator = Evaluator(load_problem(path), "cpu", LIMITS, secret_seed=11, workroot=tmp_path / "work")
-    try:
-        result = evaluator.evaluate(make_candidate(COMPILED))
-    finally:
-        evaluator.close()
+    result = _evaluate_on_bias_gelu(COMPILED, tmp_path)
     assert result.status is Status.OK, result.reason
     assert result.speedup is not None and result.speedup > 0
 
@@ -122,12 +126,6 @@ def test_the_missing_driver_error_names_autotune_and_the_way_out() -> None:
 
 
 def test_an_autotuned_triton_candidate_on_the_cpu_says_why_it_cannot_run(tmp_path: Path) -> None:
-    path = tmp_path / "bias_gelu_problem.py"
-    path.write_text(textwrap.dedent(GELU_PROBLEM))
-    evaluator = Evaluator(load_problem(path), "cpu", LIMITS, secret_seed=12, workroot=tmp_path / "work")
-    try:
-        result = evaluator.evaluate(make_candidate(AUTOTUNED))
-    finally:
-        evaluator.close()
+    result = _evaluate_on_bias_gelu(AUTOTUNED, tmp_path)
     assert result.status is Status.RUNTIME_ERROR
     assert "triton.autotune cannot benchmark" in result.reason, result.reason
