@@ -151,15 +151,19 @@ def run_summary_json(r: RunSummary) -> dict[str, Any]:
 
 def candidates_table(records: list[CandidateRecord], title: str) -> Table:
     table = Table(title=title, title_justify="left")
-    for column in ("id", "family", "lang", "config", "status", "speedup", "latency us", "max err", "reason"):
-        table.add_column(column, overflow="fold")
+    # One cell per candidate's identity (family, language, config on its own line) and short
+    # figures that never wrap: the table stays readable in an 80-column terminal or a log.
+    table.add_column("id", no_wrap=True)
+    table.add_column("candidate", overflow="fold", min_width=16, ratio=2)
+    table.add_column("status", no_wrap=True)
+    for column in ("speedup", "µs", "max err"):
+        table.add_column(column, justify="right", min_width=7)
+    table.add_column("reason", overflow="fold", min_width=8, ratio=1)
     for c in records:
         r = c.result
         table.add_row(
             f"c{c.id}",
-            c.family,
-            c.language.value,
-            str(c.config),
+            f"{c.family} ({c.language.value})\n[dim]{c.config}[/dim]",
             status_text(r),
             speedup_text(r),
             fmt(r.latency_us if r else None),
