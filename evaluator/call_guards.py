@@ -45,6 +45,7 @@ WATCHED_ATTRIBUTES = (
     ("time", "perf_counter_ns"),
     ("time", "monotonic"),
     ("time", "time"),
+    ("time", "process_time_ns"),
     ("torch", "equal"),
     ("torch", "allclose"),
     ("torch", "save"),

@@ -279,6 +279,7 @@ class Evaluator:
             link_probes=self._shared_inputs is not None,
             check_dir=workdir / "checks",
             keep_outputs=self.keep_workdirs,
+            allowed_cores=None if interpreted or self.device.startswith("cuda") else self.limits.cpu_threads,
         )
         for message in proc.events():
             if message.event == "stage" and message.data.get("stage") in ("load", "correctness", "timing"):

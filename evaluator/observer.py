@@ -21,7 +21,7 @@ from evaluator.messages import Message
 from evaluator.probes import probe_input_path, probe_output_name, reuse_reason
 from evaluator.reference import ReferenceData, ReferenceTrial
 from evaluator.spot_checks import compare_spots, draw_positions, positions_path, probe_positions_path
-from evaluator.timing import TimingStats, figures_from_message
+from evaluator.timing import TimingStats, figures_from_message, too_many_cores
 from evaluator.types import DeviceInfo, Status
 from kernels.problem import Tolerance
 
@@ -44,6 +44,9 @@ class CandidateObserver:
     # candidate's directory never holds more than the outputs not yet compared (and a memory-backed
     # work root does not charge them all to the candidate's memory limit).
     keep_outputs: bool = False
+    # On the CPU: the cores the candidate's timed calls may keep busy, as many as the reference
+    # was given; None where that is not checked (on CUDA, and for interpreted Triton).
+    allowed_cores: int | None = None
     device: DeviceInfo | None = None
     verdict: tuple[Status, str] | None = None
     comparisons: dict[str, list[Comparison]] = field(default_factory=dict)
@@ -111,7 +114,11 @@ class CandidateObserver:
                 self.verdict = (Status.WRONG_OUTPUT, reason)
         elif event == "timing":
             # The reported figure; the reference keeps its others for candidates that fall back.
-            self.timings[str(data["shape"])] = figures_from_message(data)[0]
+            shape, stats = str(data["shape"]), figures_from_message(data)[0]
+            self.timings[shape] = stats
+            crowded = too_many_cores(shape, stats, self.allowed_cores) if self.allowed_cores else None
+            if crowded:
+                self.verdict = (Status.REJECTED, crowded)
         elif event == "profile":
             report = data["report"]
             if not isinstance(report, dict) or not isinstance(report.get("summary"), str):

@@ -1,8 +1,10 @@
 """Timing: warm up, take many samples, report the median and IQR. Reference and candidate alike.
 
-On the CPU each sample is one call bracketed by ``perf_counter_ns``. On CUDA each sample is
-bracketed by events after an L2 flush, and the whole device is synchronized before the end
-time is read, so work hidden on side streams is counted.
+On the CPU each sample is one call bracketed by ``perf_counter_ns``, and the process's CPU time
+is read around it: the cores a call kept busy on average, which a candidate may not raise above
+what the reference is given. On CUDA each sample is bracketed by events after an L2 flush, and
+the whole device is synchronized before the end time is read, so work hidden on side streams is
+counted.
 """
 
 from __future__ import annotations
@@ -10,8 +12,8 @@ from __future__ import annotations
 import functools
 import statistics
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
-from time import perf_counter, perf_counter_ns  # bound at import, before any candidate code runs
+from dataclasses import dataclass, replace
+from time import perf_counter, perf_counter_ns, process_time_ns  # bound before candidate code runs
 from typing import Any
 
 Call = Callable[[Sequence[Any]], Any]
@@ -41,13 +43,23 @@ class TimingStats:
     iqr_us: float
     samples: int
     method: str
+    # On the CPU: the process's CPU time over the wall time of the timed calls, every thread
+    # counted, so the cores the calls kept busy on average. None where not measured (CUDA).
+    cores: float | None = None
 
 
 def figures_from_message(data: Mapping[str, Any]) -> list[TimingStats]:
     """A child's ``timing`` message back into its figures, the reported one first."""
 
     def one(d: Mapping[str, Any]) -> TimingStats:
-        return TimingStats(float(d["median_us"]), float(d["iqr_us"]), int(d["samples"]), str(d["method"]))
+        cores = d.get("cores")
+        return TimingStats(
+            float(d["median_us"]),
+            float(d["iqr_us"]),
+            int(d["samples"]),
+            str(d["method"]),
+            None if cores is None else float(cores),
+        )
 
     return [one(data), *(one(a) for a in data.get("alternates", []))]
 
@@ -74,6 +86,25 @@ def incomparable(candidate: TimingStats, reference: TimingStats) -> str | None:
         if not stats.median_us > 0:  # NaN fails this too
             return f"{who}'s median ({stats.median_us:.3g} us) is below what {stats.method} can resolve"
     return None
+
+
+def too_many_cores(shape: str, stats: TimingStats, allowed: int) -> str | None:
+    """Why a CPU timing used more cores than the ``allowed`` the reference had, or None.
+
+    A single-threaded call reads at most one core plus what the reads around it cost, a
+    fraction of a microsecond that weighs only on calls of a few; ten percent more is noise.
+    Beyond that, part of the work ran on other threads (torch's pools, native ones), and the
+    speedup would come from cores, not from the kernel.
+    """
+    if stats.cores is None or not stats.median_us > 0:
+        return None
+    limit = allowed * 1.1 + 1.0 / stats.median_us
+    if stats.cores <= limit:
+        return None
+    return (
+        f"shape {shape}: the timed calls kept {stats.cores:.2f} CPU cores busy on average; candidates "
+        f"get {allowed}, as the reference does (CRUCIBLE_CPU_THREADS), so a speedup from more is no speedup"
+    )
 
 
 def median_is_stable(samples_us: Sequence[float], tolerance: float) -> bool:
@@ -162,9 +193,53 @@ def time_cpu(
     """Time ``call`` on the CPU, each sample bracketed by ``perf_counter_ns``."""
 
     _warm_up(call, input_sets, plan)
-    return summarize(
-        _sample(functools.partial(_cpu_sample, call), input_sets, plan, on_sample), "cpu_perf_counter"
-    )
+    busy = CpuBusy(call)
+    stats = summarize(_sample(busy.sample, input_sets, plan, on_sample), "cpu_perf_counter")
+    return replace(stats, cores=busy.cores())
+
+
+class CpuBusy:
+    """Times calls on the CPU and adds up the CPU time the whole process spent across them.
+
+    A speedup on the CPU must not come from more cores than the reference had: threads of
+    torch's own pools, or native ones, would all show here. The CPU-time reads sit outside the
+    wall-clock bracket, so they cost the timing nothing.
+    """
+
+    def __init__(self, call: Call) -> None:
+        self._call = call
+        self._wall_ns = 0
+        self._cpu_ns = 0
+        self._samples = 0
+        self._bracket_ns = _empty_bracket_ns()
+
+    def sample(self, inputs: Sequence[Any]) -> tuple[float, Any]:
+        cpu_start = process_time_ns()
+        start = perf_counter_ns()
+        output = self._call(inputs)
+        wall = perf_counter_ns() - start
+        self._cpu_ns += process_time_ns() - cpu_start
+        self._wall_ns += wall
+        self._samples += 1
+        return wall / 1e3, output
+
+    def cores(self) -> float | None:
+        """CPU time over wall time, less what the reads themselves cost (most of a microsecond,
+        which would otherwise count as a fraction of a core against a call of a few)."""
+        if not self._wall_ns:
+            return None
+        return max(0.0, self._cpu_ns - self._samples * self._bracket_ns) / self._wall_ns
+
+
+def _empty_bracket_ns(repeats: int = 200) -> int:
+    """The CPU time one sample's reads take beyond its wall-clock bracket, with no call inside."""
+    extras = []
+    for _ in range(repeats):
+        cpu_start = process_time_ns()
+        start = perf_counter_ns()
+        wall = perf_counter_ns() - start
+        extras.append(process_time_ns() - cpu_start - wall)
+    return int(statistics.median(extras))
 
 
 def _cpu_sample(call: Call, inputs: Sequence[Any]) -> tuple[float, Any]:

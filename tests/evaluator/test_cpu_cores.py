@@ -1,0 +1,124 @@
+"""On the CPU a speedup must come from the kernel, not from more cores than the reference had."""
+
+from __future__ import annotations
+
+import os
+import textwrap
+from pathlib import Path
+from typing import Any
+
+import pytest
+import torch
+
+from evaluator.child_runtime import send_timing
+from evaluator.evaluate import Evaluator
+from evaluator.limits import EvalLimits
+from evaluator.timing import TimingPlan, TimingStats, figures_from_message, time_cpu, too_many_cores
+from evaluator.types import Status
+from kernels.candidate import make_candidate
+from kernels.problem import load_problem
+
+PLAN = TimingPlan(warmup_ms=10, budget_ms=150, min_samples=10, max_samples=200)
+TWO_CORES = pytest.mark.skipif(len(os.sched_getaffinity(0)) < 2, reason="needs two CPU cores")
+
+
+@pytest.fixture
+def one_torch_thread():  # type: ignore[no-untyped-def]
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+def _matmul(inputs: Any) -> Any:
+    return inputs[0] @ inputs[0]
+
+
+def test_a_single_threaded_call_keeps_one_core_busy(one_torch_thread: None) -> None:
+    stats = time_cpu(_matmul, [[torch.randn(384, 384)]], PLAN)
+    assert stats.cores is not None and 0.8 < stats.cores < 1.1, stats
+    assert too_many_cores("square", stats, allowed=1) is None
+
+
+def test_the_reads_around_a_call_of_microseconds_do_not_count_as_a_core(one_torch_thread: None) -> None:
+    stats = time_cpu(lambda inputs: inputs[0].abs(), [[torch.randn(4, 4)]], PLAN)
+    assert stats.median_us < 50
+    assert too_many_cores("tiny", stats, allowed=1) is None, stats
+
+
+@TWO_CORES
+def test_a_call_that_raises_torch_threads_is_seen_using_two_cores(one_torch_thread: None) -> None:
+    def two_threads(inputs: Any) -> Any:
+        torch.set_num_threads(2)
+        return inputs[0] @ inputs[0]
+
+    stats = time_cpu(two_threads, [[torch.randn(768, 768)]], PLAN)
+    assert stats.cores is not None and stats.cores > 1.5, stats
+    reason = too_many_cores("square", stats, allowed=1)
+    assert reason is not None and "CPU cores" in reason
+    assert too_many_cores("square", stats, allowed=2) is None
+
+
+def test_the_cores_cross_the_process_boundary_and_cuda_figures_carry_none() -> None:
+    sent: list[dict[str, Any]] = []
+
+    class Recorder:
+        def send(self, event: str, **data: Any) -> None:
+            sent.append(data)
+
+    figures = [TimingStats(120.0, 2.0, 40, "cpu_perf_counter", cores=1.02)]
+    send_timing(Recorder(), "small", figures)  # type: ignore[arg-type]
+    assert figures_from_message(sent[0]) == figures
+    cuda = TimingStats(7.3, 0.1, 80, "cuda_events_l2_flush")
+    assert cuda.cores is None and too_many_cores("small", cuda, allowed=1) is None
+
+
+MATMUL_PROBLEM = """
+import torch
+
+
+class Model(torch.nn.Module):
+    def forward(self, a, b):
+        return a @ b
+
+
+def get_inputs():
+    return [torch.randn(768, 768), torch.randn(768, 768)]
+
+
+def get_init_inputs():
+    return []
+"""
+
+MORE_THREADS = """
+import torch
+
+
+class ModelNew(torch.nn.Module):
+    def forward(self, a, b):
+        torch.set_num_threads(2)  # twice the cores the reference gets
+        return a @ b
+"""
+
+LIMITS = EvalLimits(
+    load_timeout_s=60,
+    correctness_timeout_s=60,
+    timing_timeout_s=60,
+    warmup_ms=10,
+    timing_budget_ms=150,
+    min_samples=10,
+    max_samples=200,
+)
+
+
+@TWO_CORES
+def test_a_candidate_that_times_faster_on_more_cores_is_rejected(tmp_path: Path) -> None:
+    path = tmp_path / "matmul_problem.py"
+    path.write_text(textwrap.dedent(MATMUL_PROBLEM))
+    evaluator = Evaluator(load_problem(path), "cpu", LIMITS, secret_seed=3, workroot=tmp_path / "work")
+    try:
+        result = evaluator.evaluate(make_candidate(MORE_THREADS))
+    finally:
+        evaluator.close()
+    assert result.status is Status.REJECTED, result.reason
+    assert "CPU cores busy" in result.reason
