@@ -33,6 +33,8 @@ READ = EXECUTE | READ_FILE | READ_DIR
 # Memory shared between processes, mounted under /dev. Files other processes keep there (a Ray
 # object store, say) are not a candidate's to read or overwrite.
 SHARED_MEMORY_DIRS = frozenset({"shm", "mqueue", "hugepages"})
+# GPU device nodes: NVIDIA's (nvidia0, nvidiactl, nvidia-uvm, nvidia-caps/), AMD's and DRM's.
+ACCELERATOR_NODES = ("nvidia", "kfd", "dri")
 SYSTEM_READ_ROOTS = ("/usr", "/lib", "/lib64", "/bin", "/sbin", "/etc", "/opt", "/proc", "/sys", "/run")
 
 
@@ -84,16 +86,19 @@ def default_read_paths() -> list[str]:
     return sorted(paths)
 
 
-def device_paths(shared_memory: bool) -> list[str]:
-    """The device nodes and folders under /dev; the shared-memory folders only if asked for.
+def device_paths(shared_memory: bool, accelerators: bool = True, root: str = "/dev") -> list[str]:
+    """The device nodes and folders under /dev; the shared-memory folders only if asked for, and the
+    GPUs' only if ``accelerators``: a candidate timed on the CPU must not reach a GPU of the host,
+    whatever it does to ``CUDA_VISIBLE_DEVICES``.
 
     Symbolic links (``/dev/fd``, ``/dev/stdout``) lead under ``/proc/self``, which has its own rule.
     """
-    if shared_memory:
-        return ["/dev"]
+    if shared_memory and accelerators:
+        return [root]
+    skipped = (set() if shared_memory else SHARED_MEMORY_DIRS, () if accelerators else ACCELERATOR_NODES)
     paths = []
-    for entry in os.scandir("/dev"):
-        if entry.name in SHARED_MEMORY_DIRS:
+    for entry in os.scandir(root):
+        if entry.name in skipped[0] or entry.name.startswith(skipped[1]):
             continue
         try:
             mode = entry.stat(follow_symlinks=False).st_mode
@@ -110,6 +115,7 @@ def restrict(
     *,
     scope_abstract_sockets: bool = True,
     shared_memory: bool = False,
+    accelerators: bool = True,
 ) -> int:
     """Confine this process (and its future children) for good. Returns the ABI used (0: not applied).
 
@@ -138,7 +144,9 @@ def restrict(
         writable = handled & ~(MAKE_CHAR | MAKE_BLOCK)
         device_access = READ_FILE | WRITE_FILE | READ_DIR | (IOCTL_DEV if abi >= 5 else 0)
         rules = [(p, READ) for p in (read_paths if read_paths is not None else default_read_paths())]
-        rules += [("/dev", READ_DIR)] + [(p, device_access) for p in device_paths(shared_memory)]
+        rules += [("/dev", READ_DIR)] + [
+            (p, device_access) for p in device_paths(shared_memory, accelerators)
+        ]
         # The CUDA driver opens files of its own process under /proc for writing (with O_TRUNC) at
         # init, and fails with "OS call failed" when it may not. /proc/self resolves to this
         # process alone, so nothing system-wide under /proc becomes writable.

@@ -81,6 +81,7 @@ def sandbox_policy(limits: EvalLimits, device: str, candidate: bool = True) -> S
         },
         max_processes=limits.max_processes,
         isolation=(detect_isolation() if limits.sandbox else NO_ISOLATION) if candidate else None,
+        accelerators=device.startswith("cuda"),
     )
 
 

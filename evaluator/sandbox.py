@@ -46,6 +46,8 @@ class SandboxPolicy:
     # Folders the child may read but never write: under Landlock, the trial inputs every candidate
     # of an evaluator shares (``evaluator.shared_inputs``). Without Landlock they would be writable.
     read_only_paths: tuple[str, ...] = ()
+    # Whether the child may open the GPUs' device nodes: not when it is timed on the CPU.
+    accelerators: bool = True
 
     @property
     def total_timeout(self) -> float:
@@ -229,7 +231,7 @@ def child_limits_arg(policy: SandboxPolicy) -> str:
     # is set where the sandbox drops them (root); for an ordinary user it would count their desktop too.
     processes = policy.max_processes if isolation and isolation.drop_capabilities else 0
     address_space = (policy.memory_bytes or 0) if policy.address_space_limit else 0
-    return f"{address_space}:{policy.max_open_files}:{processes}:{landlock}"
+    return f"{address_space}:{policy.max_open_files}:{processes}:{landlock}:{int(policy.accelerators)}"
 
 
 def apply_child_limits(
@@ -243,7 +245,7 @@ def apply_child_limits(
     """
     import resource
 
-    memory, open_files, processes, use_landlock = (int(x) for x in arg.split(":"))
+    memory, open_files, processes, use_landlock, accelerators = (int(x) for x in arg.split(":"))
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
     if memory:
         resource.setrlimit(resource.RLIMIT_AS, (memory, memory))
@@ -258,4 +260,5 @@ def apply_child_limits(
             [*landlock.default_read_paths(), *read_only],
             scope_abstract_sockets=not profiler_ipc,
             shared_memory=profiler_ipc,
+            accelerators=bool(accelerators),
         )

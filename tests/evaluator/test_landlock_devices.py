@@ -68,3 +68,23 @@ def test_device_paths_skip_shared_memory_and_links() -> None:
     assert "/dev/null" in paths and "/dev/shm" not in paths
     assert not any(Path(p).is_symlink() for p in paths)
     assert device_paths(shared_memory=True) == ["/dev"]
+
+
+def test_a_child_timed_on_the_cpu_gets_no_gpu_device_nodes(tmp_path: Path) -> None:
+    for name in ("nvidia-caps", "dri", "kfd", "snd", "shm"):
+        (tmp_path / name).mkdir()
+    names = {Path(p).name for p in device_paths(shared_memory=False, accelerators=False, root=str(tmp_path))}
+    assert names == {"snd"}
+    names = {Path(p).name for p in device_paths(shared_memory=False, root=str(tmp_path))}
+    assert names == {"nvidia-caps", "dri", "kfd", "snd"}
+    names = {Path(p).name for p in device_paths(shared_memory=True, accelerators=False, root=str(tmp_path))}
+    assert names == {"snd", "shm"}
+
+
+def test_only_a_cuda_policy_lets_the_child_open_gpus() -> None:
+    from evaluator.limits import EvalLimits
+    from evaluator.reference import sandbox_policy
+    from evaluator.sandbox import child_limits_arg
+
+    assert child_limits_arg(sandbox_policy(EvalLimits(), "cpu")).endswith(":0")
+    assert child_limits_arg(sandbox_policy(EvalLimits(), "cuda:1")).endswith(":1")
