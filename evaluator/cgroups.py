@@ -5,10 +5,16 @@ evaluator is contained here instead. The launcher moves itself into the group be
 starts the harness, so every descendant is counted; the evaluator removes the group, and
 kills anything left in it, when the evaluation ends. cgroup v2 and the v1 ``pids``/``memory``
 hierarchies are both handled; where neither is writable the group is skipped with a warning.
+
+An evaluator that is killed cannot remove its groups. Once per process, before its first group,
+the evaluator removes the empty ``crucible-*`` groups older than ten minutes that such deaths
+left beside its own; a group with a process in it cannot be removed, and a newer one may be
+another evaluator's, about to be joined.
 """
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 import signal
@@ -68,8 +74,38 @@ def _own_path(controller: str) -> str:
     return ""
 
 
+def remove_stale_groups(parents: list[Path], older_than_s: float = 600.0) -> list[Path]:
+    """Remove the empty ``crucible-*`` groups under ``parents`` last changed before the cut-off."""
+    cutoff = time.time() - older_than_s
+    removed = []
+    for parent in parents:
+        try:
+            stale = [d for d in parent.glob("crucible-*") if d.is_dir() and d.stat().st_mtime < cutoff]
+        except OSError:
+            continue
+        for directory in stale:
+            try:
+                directory.rmdir()  # refused while a process is inside
+            except OSError:
+                continue
+            removed.append(directory)
+    if removed:
+        log.info("sandbox: removed %d cgroup(s) left by evaluators that were killed", len(removed))
+    return removed
+
+
+@functools.cache
+def _sweep_once() -> None:
+    if (ROOT / "cgroup.controllers").exists():
+        parents = [ROOT / _own_path("")]
+    else:
+        parents = [ROOT / "pids" / _own_path("pids"), ROOT / "memory" / _own_path("memory")]
+    remove_stale_groups(parents)
+
+
 def create_cgroup(max_pids: int, memory_bytes: int | None) -> Cgroup | None:
     """A fresh group with the limits set, or None where this machine does not let us make one."""
+    _sweep_once()
     name = f"crucible-{uuid.uuid4().hex[:12]}"
     made: list[Path] = []
     try:
