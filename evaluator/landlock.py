@@ -95,10 +95,11 @@ def device_paths(shared_memory: bool, accelerators: bool = True, root: str = "/d
     """
     if shared_memory and accelerators:
         return [root]
-    skipped = (set() if shared_memory else SHARED_MEMORY_DIRS, () if accelerators else ACCELERATOR_NODES)
+    hidden_dirs = frozenset() if shared_memory else SHARED_MEMORY_DIRS
+    hidden_prefixes = () if accelerators else ACCELERATOR_NODES
     paths = []
     for entry in os.scandir(root):
-        if entry.name in skipped[0] or entry.name.startswith(skipped[1]):
+        if entry.name in hidden_dirs or entry.name.startswith(hidden_prefixes):
             continue
         try:
             mode = entry.stat(follow_symlinks=False).st_mode

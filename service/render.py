@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from rich.markup import escape
 from rich.table import Table
 
 from evaluator.types import EvalResult, Status
@@ -163,12 +164,12 @@ def candidates_table(records: list[CandidateRecord], title: str) -> Table:
         r = c.result
         table.add_row(
             f"c{c.id}",
-            f"{c.family} ({c.language.value})\n[dim]{c.config}[/dim]",
+            f"{escape(c.family)} ({c.language.value})\n[dim]{escape(str(c.config))}[/dim]",
             status_text(r),
             speedup_text(r),
             fmt(r.latency_us if r else None),
             fmt(r.max_error if r else None, ".1e"),
-            "" if r is None or r.ok else r.reason[:80],
+            "" if r is None or r.ok else escape(r.reason[:80]),
         )
     return table
 
