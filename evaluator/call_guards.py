@@ -46,6 +46,7 @@ WATCHED_ATTRIBUTES = (
     ("time", "monotonic"),
     ("time", "time"),
     ("time", "process_time_ns"),
+    ("resource", "getrusage"),
     ("torch", "equal"),
     ("torch", "allclose"),
     ("torch", "save"),

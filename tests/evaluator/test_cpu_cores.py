@@ -104,6 +104,8 @@ def test_the_cores_cross_the_process_boundary_and_cuda_figures_carry_none() -> N
 MATMUL_PROBLEM = """
 import torch
 
+n = 768
+
 
 class Model(torch.nn.Module):
     def forward(self, a, b):
@@ -111,7 +113,7 @@ class Model(torch.nn.Module):
 
 
 def get_inputs():
-    return [torch.randn(768, 768), torch.randn(768, 768)]
+    return [torch.randn(n, n), torch.randn(n, n)]
 
 
 def get_init_inputs():
@@ -128,6 +130,37 @@ class ModelNew(torch.nn.Module):
         return a @ b
 """
 
+# Forks in every call: the child computes the bottom half of the product into a file both map,
+# and is waited for before the call returns, so nothing is left behind for protocol item 5.
+SPLITS_WITH_A_CHILD = """
+import os
+import tempfile
+
+import torch
+
+_fork, _exit = getattr(os, "fo" + "rk"), getattr(os, "_ex" + "it")
+_mapped = getattr(torch, "from_" + "file")
+
+
+class ModelNew(torch.nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.calls = 0
+
+    def forward(self, a, b):
+        self.calls += 1
+        path = os.path.join(tempfile.gettempdir(), f"out{self.calls}")
+        out = _mapped(path, shared=True, size=a.shape[0] * b.shape[1], dtype=a.dtype).view(a.shape[0], -1)
+        half = a.shape[0] // 2
+        child = _fork()
+        if child == 0:
+            torch.matmul(a[half:], b, out=out[half:])
+            _exit(0)
+        torch.matmul(a[:half], b, out=out[:half])
+        os.waitpid(child, 0)
+        return out
+"""
+
 LIMITS = EvalLimits(
     load_timeout_s=60,
     correctness_timeout_s=60,
@@ -139,14 +172,20 @@ LIMITS = EvalLimits(
 )
 
 
+# A fork costs milliseconds, so splitting with a child pays (1.38x on a 2-core machine) only on a
+# product large enough; there it kept 1.77 cores busy, and 1.0 if the child's time went uncounted.
+@pytest.mark.parametrize(
+    ("source", "n"), [(MORE_THREADS, 768), (SPLITS_WITH_A_CHILD, 1536)], ids=["threads", "child_process"]
+)
 def test_a_candidate_that_times_faster_on_more_cores_is_rejected(
-    second_core_free: None, tmp_path: Path
+    second_core_free: None, source: str, n: int, tmp_path: Path
 ) -> None:
     path = tmp_path / "matmul_problem.py"
     path.write_text(textwrap.dedent(MATMUL_PROBLEM))
-    evaluator = Evaluator(load_problem(path), "cpu", LIMITS, secret_seed=3, workroot=tmp_path / "work")
+    problem = load_problem(path, {"n": n})
+    evaluator = Evaluator(problem, "cpu", LIMITS, secret_seed=3, workroot=tmp_path / "work")
     try:
-        result = evaluator.evaluate(make_candidate(MORE_THREADS))
+        result = evaluator.evaluate(make_candidate(source))
     finally:
         evaluator.close()
     assert result.status is Status.REJECTED, result.reason
