@@ -355,6 +355,7 @@ class Evaluator:
                     peak_fraction=speed.peak_fraction if speed else None,
                     interpreted=interpreted,
                     timing_method=timing.method,
+                    cpu_cores=timing.cores,
                 )
             )
         return tuple(metrics)

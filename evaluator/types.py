@@ -65,6 +65,7 @@ class ShapeMetrics:
     peak_fraction: float | None = None
     interpreted: bool = False
     timing_method: str | None = None  # how median_us was taken (events, graph replays, CPU clock)
+    cpu_cores: float | None = None  # on the CPU: the cores the timed calls kept busy on average
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

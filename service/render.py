@@ -55,6 +55,7 @@ def shapes_table(result: EvalResult) -> Table:
         "max abs err",
         "peak mem",
         "GB/s",
+        "cores",
     ):
         table.add_column(column, justify="right" if column != "shape" else "left")
     for s in result.shapes:
@@ -69,6 +70,7 @@ def shapes_table(result: EvalResult) -> Table:
             fmt(s.max_abs_err, ".2e"),
             fmt(s.peak_mem_bytes / 1e6 if s.peak_mem_bytes is not None else None, ".2f", " MB"),
             fmt(s.achieved_gbps, ".1f"),
+            fmt(s.cpu_cores, ".2f"),
         )
     return table
 

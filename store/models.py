@@ -209,3 +209,4 @@ class EvaluationRow(Base):
     peak_fraction: Mapped[float | None] = mapped_column(Float)
     interpreted: Mapped[bool] = mapped_column(Boolean)
     timing_method: Mapped[str | None] = mapped_column(String(64))
+    cpu_cores: Mapped[float | None] = mapped_column(Float)

@@ -181,7 +181,9 @@ def test_result_round_trip_is_exact(store: Store, run_id: int, candidate_factory
                 interpreted=False,
                 timing_method="cuda_graph_l2_flush",
             ),
-            ShapeMetrics(shape="small", median_us=1.0 / 3.0, samples=7, speedup=1.1, max_abs_err=0.0),
+            ShapeMetrics(
+                shape="small", median_us=1.0 / 3.0, samples=7, speedup=1.1, max_abs_err=0.0, cpu_cores=1.0234
+            ),
         ),
         device=device,
         interpreted=False,

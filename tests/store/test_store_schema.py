@@ -36,7 +36,7 @@ def _diffs(engine: Engine, metadata: MetaData) -> list[object]:
 def test_migration_creates_exactly_the_models(store: Store) -> None:
     assert set(inspect(store.engine).get_table_names()) == TABLES | {"alembic_version"}
     assert _diffs(store.engine, Base.metadata) == []
-    assert current_revision(store.engine) == head_revision() == "0004"
+    assert current_revision(store.engine) == head_revision() == "0005"
 
 
 def test_schema_comparison_notices_drift(store: Store) -> None:
@@ -117,6 +117,24 @@ def test_the_timing_method_column_arrives_without_losing_a_result(
         back = reopened.get_candidate(candidate_id).result
     assert back is not None and back.speedup == pytest.approx(2.0)
     assert [s.timing_method for s in back.shapes] == [None, None]
+
+
+def test_the_cpu_cores_column_arrives_and_leaves_without_losing_a_result(
+    db_url: str,
+    problem: Problem,
+    candidate_factory: Callable[..., Candidate],
+    result_factory: Callable[..., EvalResult],
+) -> None:
+    with Store(db_url) as first:
+        run_id = first.create_run(problem, device="cpu", proposer="offline", budget=4, seed=7, options={})
+        candidate_id = first.add_candidate(run_id, candidate_factory(1))
+        first.record_result(candidate_id, result_factory(speedup=2.0))
+    downgrade(db_url, "0004")
+    upgrade(db_url)
+    with Store(db_url) as reopened:
+        back = reopened.get_candidate(candidate_id).result
+    assert back is not None and back.speedup == pytest.approx(2.0)
+    assert [s.cpu_cores for s in back.shapes] == [None, None]
 
 
 def test_processes_racing_to_migrate_a_fresh_database(db_url: str) -> None:
