@@ -63,7 +63,8 @@ def _matmul(inputs: Any) -> Any:
 
 def test_a_single_threaded_call_keeps_one_core_busy(one_torch_thread: None) -> None:
     stats = time_cpu(_matmul, [[torch.randn(384, 384)]], PLAN)
-    assert stats.cores is not None and 0.8 < stats.cores < 1.1, stats
+    # Above 0.5: a shared host may steal part of the core, but a broken count reads 0 or more than 1.
+    assert stats.cores is not None and 0.5 < stats.cores < 1.1, stats
     assert too_many_cores("square", stats, allowed=1) is None
 
 
