@@ -1,12 +1,14 @@
-"""How much slower an honest candidate's call on never-seen inputs is than its timed median.
+"""How much slower an honest candidate's call on never-seen inputs is than what it is compared with.
 
     python benchmarks/probe_ratios.py [--device cpu] [--repeats 4]
 
-The probes (``evaluator.probes``) reject a candidate when both of a shape's probe calls take
-over ``SLOWER_FACTOR`` times the timed median (and ``SLOWER_MARGIN_US`` more). This measures
-the ratio for honest softmax candidates, so the margin between them and that threshold is a
-number, not a guess. Baseline: the threshold itself. Writes
-benchmarks/results/probe_ratios_<device>.json.
+The probes (``evaluator.probes``) reject a candidate when every probe call of a shape takes over
+``SLOWER_FACTOR`` times the median of the seen-input calls timed around it in the same loop
+(and ``SLOWER_MARGIN_US`` more). For honest candidates (softmax's, and a KernelBench-style MSE
+loss whose own reference is the candidate) this prints both ratios per probe: against its own
+loop (what the verdict uses) and against the shape's timed median (the baseline, which a call
+that meets its inputs under other cache and allocator conditions can exceed by 3-5x on the CPU).
+Writes benchmarks/results/probe_ratios_<device>.json.
 """
 
 from __future__ import annotations
@@ -26,17 +28,19 @@ from evaluator import observer
 from evaluator.devices import cpu_name
 from evaluator.evaluate import Evaluator
 from evaluator.limits import EvalLimits
-from evaluator.probes import PROBES_PER_SHAPE, SLOWER_FACTOR
+from evaluator.probes import SLOWER_FACTOR, ProbeCall
 from kernels.candidate import make_candidate
 from kernels.problem import load_problem
 
 from result_files import append_run, commit, result_path
 
 ROOT = Path(__file__).resolve().parent.parent
+MSE = ROOT / "benchmarks/inputs/mse_loss.py"
 HONEST = [
-    ROOT / "tests/adversarial/cases/honest_torch.py",
-    ROOT / "tests/adversarial/cases/honest_address_workspace.py",
-    ROOT / "kernels/problems/softmax/torch_fused.py",
+    ("softmax", {}, ROOT / "tests/adversarial/cases/honest_torch.py"),
+    ("softmax", {}, ROOT / "tests/adversarial/cases/honest_address_workspace.py"),
+    ("softmax", {}, ROOT / "kernels/problems/softmax/torch_fused.py"),
+    (str(MSE), {"batch_size": 64}, None),  # the reference itself, renamed ModelNew
 ]
 
 
@@ -44,12 +48,17 @@ def record_probes(into: list[dict[str, Any]]) -> None:
     """Wrap the observer's verdict function so every complete set of probe calls is kept."""
     verdict = observer.reuse_reason
 
-    def recording(shape: str, timed_median_us: float, probe_calls_us: Sequence[float]) -> str | None:
-        if len(probe_calls_us) == PROBES_PER_SHAPE:
-            into.append({"shape": shape, "median_us": timed_median_us, "calls_us": list(probe_calls_us)})
-        return verdict(shape, timed_median_us, probe_calls_us)
+    def recording(shape: str, probes: Sequence[ProbeCall]) -> str | None:
+        into.append({"shape": shape, "probes": list(probes)})
+        return verdict(shape, probes)
 
     observer.reuse_reason = recording
+
+
+def candidate_source(problem: str, path: Path | None) -> str:
+    if path is not None:
+        return path.read_text()
+    return Path(problem).read_text().replace("class Model(", "class ModelNew(")
 
 
 def main() -> int:
@@ -64,28 +73,42 @@ def main() -> int:
     record_probes(rows)
     verdicts = []
     with tempfile.TemporaryDirectory() as tmp:
-        evaluator = Evaluator(load_problem("softmax"), args.device, EvalLimits(), 5, workroot=Path(tmp))
-        for path in HONEST:
+        for problem_ref, sizes, path in HONEST:
+            problem = load_problem(problem_ref, sizes or None)
+            name = path.stem if path else f"{problem.name} (its own Model)"
+            evaluator = Evaluator(problem, args.device, EvalLimits(), 5, workroot=Path(tmp) / problem.name)
             for i in range(args.repeats):
                 before = len(rows)
-                result = evaluator.evaluate(make_candidate(f"{path.read_text()}\n# run {i}\n"))
+                result = evaluator.evaluate(
+                    make_candidate(f"{candidate_source(problem_ref, path)}\n# run {i}\n")
+                )
                 verdicts.append(result.status.value)
+                medians = {s.shape: s.median_us for s in result.shapes}
                 for row in rows[before:]:
-                    row["candidate"] = path.stem
-                console.print(f"{path.stem} run {i}: {result.status.value}")
+                    row.update(candidate=name, timed_median_us=medians.get(row["shape"]))
+                console.print(f"{name} run {i}: {result.status.value} {result.reason}")
     table = Table(
-        title=f"Probe call / timed median, honest candidates (rejection needs both > {SLOWER_FACTOR}x)"
+        title=f"Honest probes: call / its loop median (verdict: > {SLOWER_FACTOR}x on all), / timed median"
     )
-    for column in ("candidate", "shape", "median µs", "probe 1", "probe 2"):
+    for column in ("candidate", "shape", "vs own loop", "vs timed median"):
         table.add_column(column)
     for row in rows:
-        ratios = [call / row["median_us"] for call in row["calls_us"]]
-        row["ratios"] = ratios
+        probes: list[ProbeCall] = row.pop("probes")
+        row["vs_loop"] = [p.call_us / p.local_median_us for p in probes]
+        median = row["timed_median_us"]
+        row["vs_timed_median"] = [p.call_us / median for p in probes] if median else []
+        row["calls_us"] = [p.call_us for p in probes]
+        row["local_medians_us"] = [p.local_median_us for p in probes]
         table.add_row(
-            row["candidate"], row["shape"], f"{row['median_us']:.1f}", *(f"{r:.2f}x" for r in ratios)
+            row["candidate"],
+            row["shape"],
+            " ".join(f"{r:.2f}x" for r in row["vs_loop"]),
+            " ".join(f"{r:.2f}x" for r in row["vs_timed_median"]),
         )
     console.print(table)
-    worst_second = max(sorted(r["ratios"])[0] for r in rows) if rows else None
+    # Rejection needs every probe slow, so the mildest probe of a shape is what it compares.
+    worst_loop = max((min(r["vs_loop"]) for r in rows), default=None)
+    worst_median = max((min(r["vs_timed_median"]) for r in rows if r["vs_timed_median"]), default=None)
     device = cpu_name() if args.device == "cpu" else args.device
     out = result_path("probe_ratios", device)
     run = {
@@ -94,11 +117,15 @@ def main() -> int:
         "command": "python benchmarks/probe_ratios.py " + " ".join(sys.argv[1:]),
         "threshold": SLOWER_FACTOR,
         "statuses": verdicts,
-        "largest_lower_ratio": worst_second,
+        "largest_mildest_ratio_vs_loop": worst_loop,
+        "largest_mildest_ratio_vs_timed_median": worst_median,
         "probes": rows,
     }
     append_run(out, {"benchmark": "probe_ratios", "device": device}, run)
-    console.print(f"largest of the lower ratio per shape (what rejection compares): {worst_second}")
+    console.print(
+        f"largest mildest ratio per shape: {worst_loop} against its loop (the verdict),"
+        f" {worst_median} against the timed median (the old yardstick)"
+    )
     console.print(f"wrote {out}")
     return 0 if all(v == "ok" for v in verdicts) else 1
 

@@ -69,6 +69,11 @@ class Evaluator:
         self._lock = threading.Lock()
         self.ncu = NcuPass(limits, device)
 
+    @property
+    def reference_ready(self) -> bool:
+        """True once the reference is prepared: later candidates have no reference phase."""
+        return self._reference is not None
+
     def reference(self) -> ReferenceData:
         with self._lock:
             if self._reference is None:
@@ -131,7 +136,8 @@ class Evaluator:
         if gated is not None:
             return gated
         clock = PhaseClock()
-        clock.enter("reference")
+        if not self.reference_ready:
+            clock.enter("reference")  # only the evaluator's first candidate pays for it
         reference = self.reference()
         workdir = Path(tempfile.mkdtemp(prefix=f"cand-{candidate.hash}-", dir=self.workroot))
         ncu_report = None
@@ -161,7 +167,13 @@ class Evaluator:
         if status is Status.OK:
             result = replace(result, profile=merge_ncu(observed.profile(), ncu_report))
         result = replace(result, phase_seconds=clock.finish())
+        # A timing the probe loops did not bear out is never reported as it stands, nor rejected:
+        # it is measured again in a fresh process, or, in that process, left unranked.
+        drift = "; ".join(observed.drifts.values()) if status is Status.OK else ""
+        if drift and not self.limits.reverify:
+            return replace(result, suspect=True, verification=f"timing not borne out ({drift})")
         why = implausibility(result, self.limits.max_plausible_speedup) if self.limits.reverify else None
+        why = why or drift or None
         return self._reverify(candidate, result, why) if why else result
 
     def _reverify(self, candidate: Candidate, flagged: EvalResult, why: str) -> EvalResult:

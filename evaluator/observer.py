@@ -18,7 +18,7 @@ from evaluator.child_runtime import load_tensors, map_tensors
 from evaluator.correctness import Comparison, compare_outputs, dtype_name, reference_scale
 from evaluator.deliveries import deliver, deliver_tensors
 from evaluator.messages import Message
-from evaluator.probes import probe_input_path, probe_output_name, reuse_reason
+from evaluator.probes import ProbeCall, drift_reason, probe_input_path, probe_output_name, reuse_reason
 from evaluator.reference import ReferenceData, ReferenceTrial
 from evaluator.spot_checks import compare_spots, draw_positions, positions_path, probe_positions_path
 from evaluator.timing import TimingStats, figures_from_message, too_many_cores
@@ -55,7 +55,10 @@ class CandidateObserver:
     peaks: dict[str, int] = field(default_factory=dict)
     timings: dict[str, TimingStats] = field(default_factory=dict)
     profiles: dict[str, dict[str, Any]] = field(default_factory=dict)
-    probe_calls_us: dict[str, list[float]] = field(default_factory=dict)
+    probe_calls: dict[str, list[ProbeCall]] = field(default_factory=dict)
+    # Shapes whose timed median the probe loops did not bear out (``evaluator.probes.drift_reason``).
+    drifts: dict[str, str] = field(default_factory=dict)
+    _figures: dict[str, list[TimingStats]] = field(default_factory=dict, repr=False)
     done: bool = False
     _expected: dict[Path, list[Any]] = field(default_factory=dict, repr=False)
     _positions: dict[str, dict[int, list[torch.Tensor]]] = field(default_factory=dict, repr=False)
@@ -114,8 +117,9 @@ class CandidateObserver:
                 self.verdict = (Status.WRONG_OUTPUT, reason)
         elif event == "timing":
             # The reported figure; the reference keeps its others for candidates that fall back.
-            shape, stats = str(data["shape"]), figures_from_message(data)[0]
-            self.timings[shape] = stats
+            shape, figures = str(data["shape"]), figures_from_message(data)
+            stats = figures[0]
+            self.timings[shape], self._figures[shape] = stats, figures
             crowded = too_many_cores(shape, stats, self.allowed_cores) if self.allowed_cores else None
             if crowded:
                 self.verdict = (Status.REJECTED, crowded)
@@ -135,7 +139,8 @@ class CandidateObserver:
             probe, index = self._probe(data), int(data["probe"])
             if not self.keep_outputs:  # loaded by now; a copy of the reference's, so never needed again
                 probe_input_path(self._probe_dir(), probe.shape, index).unlink(missing_ok=True)
-            self._check_probe(probe, index, float(data["call_us"]))
+            figures = ProbeCall(float(data["call_us"]), float(data["local_median_us"]), str(data["method"]))
+            self._check_probe(probe, index, figures)
         elif event == "stage" and data.get("stage") == "done":
             self.done = True
 
@@ -177,19 +182,25 @@ class CandidateObserver:
         self._probe_positions[(probe.shape, index)] = drawn
         deliver_tensors(drawn, probe_positions_path(self.check_dir, probe.shape, index))
 
-    def _check_probe(self, probe: ReferenceTrial, index: int, call_us: float) -> None:
+    def _check_probe(self, probe: ReferenceTrial, index: int, call: ProbeCall) -> None:
         output = self.outputs_dir / probe_output_name(probe.shape, index)
         comparison = self._compare_spots(probe, self._probe_positions[(probe.shape, index)], output)
         if not comparison.ok:
             reason = f"shape {probe.shape}: on inputs it had never seen: {comparison.reason}"
             self.verdict = (Status.WRONG_OUTPUT, reason)
             return
-        calls = self.probe_calls_us.setdefault(probe.shape, [])
-        calls.append(call_us)
-        timed = self.timings.get(probe.shape)
-        reused = reuse_reason(probe.shape, timed.median_us, calls) if timed else None
+        calls = self.probe_calls.setdefault(probe.shape, [])
+        calls.append(call)
+        if len(calls) < len(self.reference.probes_for(probe.shape)):
+            return
+        reused = reuse_reason(probe.shape, calls)
         if reused:
             self.verdict = (Status.REJECTED, reused)
+            return
+        timed = next((f for f in self._figures.get(probe.shape, []) if f.method == call.method), None)
+        drift = drift_reason(probe.shape, timed.median_us, calls) if timed else None
+        if drift:
+            self.drifts[probe.shape] = drift
 
     def _compare(self, shape: str, index: int, output_path: Path) -> Comparison:
         """Compare a file the parent chose the name of with the reference's expected output."""
@@ -270,7 +281,7 @@ class CandidateObserver:
             missing += [
                 s.name
                 for s in self.reference.shapes
-                if len(self.probe_calls_us.get(s.name, [])) < len(self.reference.probes_for(s.name))
+                if len(self.probe_calls.get(s.name, [])) < len(self.reference.probes_for(s.name))
             ]
         return sorted(set(missing))
 

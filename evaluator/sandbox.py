@@ -71,9 +71,19 @@ def child_environment(workdir: Path, extra: Mapping[str, str], cpu_threads: int)
         # Inductor compiles in the calling thread: a pool of compile workers would outlive the
         # first call, and protocol item 5 allows no thread or process to do that.
         TORCHINDUCTOR_COMPILE_THREADS="1",
+        GLIBC_TUNABLES=STEADY_MALLOC,
     )
     env.update(extra)
     return env
+
+
+# glibc hands freed memory back to the OS by heuristics (trimming the heap, mapping blocks above
+# a threshold that moves), so whether a call page-faults its scratch memory depended on what the
+# process did before it: a call right after a file was loaded could take thousands of faults
+# that the timed calls did not, and look 3-5x slower. With trimming off and the threshold fixed,
+# the reference's and the candidate's processes reach one steady state after a few calls; blocks
+# above 32 MiB (glibc's largest threshold) are mapped on every call, in every call alike.
+STEADY_MALLOC = "glibc.malloc.trim_threshold=18446744073709551615:glibc.malloc.mmap_threshold=33554432"
 
 
 @dataclass(frozen=True)

@@ -17,7 +17,11 @@ from resource import RUSAGE_CHILDREN, getrusage  # bound before candidate code r
 from time import perf_counter, perf_counter_ns, process_time_ns  # bound before candidate code runs
 from typing import Any
 
+from evaluator.probes import LOCAL_SAMPLES, SETTLE_CALLS, ProbeCall
+
 Call = Callable[[Sequence[Any]], Any]
+CPU_METHOD = "cpu_perf_counter"
+CUDA_METHOD = "cuda_events_l2_flush"
 # Called after a sample's time is taken, with the sample's index and the call's output, so a
 # few timed outputs can be checked too (a kernel may not be right only when it is watched).
 OnSample = Callable[[int, Any], None]
@@ -198,7 +202,7 @@ def time_cpu(
     cpu_start, wall_start = _cpu_time_ns(), perf_counter_ns()
     samples = _sample(functools.partial(_cpu_sample, call), input_sets, plan, on_sample)
     cores = (_cpu_time_ns() - cpu_start) / max(1, perf_counter_ns() - wall_start)
-    return replace(summarize(samples, "cpu_perf_counter"), cores=cores)
+    return replace(summarize(samples, CPU_METHOD), cores=cores)
 
 
 def _cpu_time_ns() -> int:
@@ -225,7 +229,7 @@ def time_cuda(
     _warm_up(call, input_sets, plan)
     torch.cuda.synchronize()
     measure = functools.partial(_cuda_sample, flush, call)
-    return summarize(_sample(measure, input_sets, plan, on_sample), "cuda_events_l2_flush")
+    return summarize(_sample(measure, input_sets, plan, on_sample), CUDA_METHOD)
 
 
 def _cuda_sample(flush: Any, call: Call, inputs: Sequence[Any]) -> tuple[float, Any]:
@@ -244,16 +248,45 @@ def _cuda_sample(flush: Any, call: Call, inputs: Sequence[Any]) -> tuple[float, 
     return start.elapsed_time(end) * 1e3, output
 
 
-def time_once(device: str, call: Call, inputs: Sequence[Any]) -> tuple[float, Any]:
-    """One call timed as a sample is: for the probes on inputs the candidate has never seen
-    (``evaluator.probes``)."""
+def time_probe(
+    device: str,
+    call: Call,
+    input_sets: Sequence[Sequence[Any]],
+    probe: Sequence[Any],
+    position: int,
+) -> tuple[ProbeCall, Any]:
+    """One call on ``probe`` timed as sample ``position`` of a short loop over the seen
+    ``input_sets``, every sample staged into the same buffers and timed alike, after a few
+    untimed calls that let caches and the allocator settle (``evaluator.probes``).
+
+    Returns the probe's figures and its output.
+    """
+    if not 0 <= position <= LOCAL_SAMPLES:
+        raise ValueError(f"probe position {position} is outside a loop of {LOCAL_SAMPLES + 1} samples")
+    measure, method = _sampler(device, call)
+    staged = StagedInputs(input_sets)
+    for i in range(SETTLE_CALLS):
+        call(staged.stage(i))
+    local: list[float] = []
+    probe_us, output = 0.0, None
+    for i in range(LOCAL_SAMPLES + 1):
+        if i == position:
+            probe_us, output = measure(refill(staged.buffers, probe))
+        else:
+            local.append(measure(staged.stage(SETTLE_CALLS + i))[0])
+    return ProbeCall(probe_us, statistics.median(local), method), output
+
+
+def _sampler(device: str, call: Call) -> tuple[Callable[[Sequence[Any]], tuple[float, Any]], str]:
+    """How one sample of ``call`` is measured on ``device``, as the timed loop measures it, and
+    the name of that method."""
     if not device.startswith("cuda"):
-        return _cpu_sample(call, inputs)
+        return functools.partial(_cpu_sample, call), CPU_METHOD
     import torch
 
     flush = l2_flush_buffer()
     torch.cuda.synchronize()
-    return _cuda_sample(flush, call, inputs)
+    return functools.partial(_cuda_sample, flush, call), CUDA_METHOD
 
 
 def l2_flush_buffer() -> Any:

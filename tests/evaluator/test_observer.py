@@ -9,6 +9,7 @@ import torch
 from evaluator.child_runtime import load_tensors, save_tensors
 from evaluator.messages import Message
 from evaluator.observer import CandidateObserver
+from evaluator.probes import ProbeCall
 from evaluator.reference import ReferenceData, ReferenceTrial
 from evaluator.spot_checks import gather_spots, positions_path, probe_positions_path
 from evaluator.timing import TimingStats
@@ -112,7 +113,8 @@ def send_probe(observer: CandidateObserver, value: float, call_us: float) -> boo
     save_tensors(
         gather_spots([torch.full((10, 10), value)], positions), observer.outputs_dir / "probe_a_0.pt"
     )
-    return observer.handle(Message("probe", {"shape": "a", "probe": 0, "call_us": call_us}))
+    figures = {"call_us": call_us, "local_median_us": 5.5, "method": "cpu_perf_counter"}
+    return observer.handle(Message("probe", {"shape": "a", "probe": 0, **figures}))
 
 
 def test_a_probe_is_checked_at_positions_drawn_after_its_call(tmp_path: Path) -> None:
@@ -122,7 +124,8 @@ def test_a_probe_is_checked_at_positions_drawn_after_its_call(tmp_path: Path) ->
     assert observer.probe_dir is not None and (observer.probe_dir / "inputs_a_0.pt").exists()
     assert not observer.handle(Message("probe_check_request", {"shape": "a", "probe": 0}))
     assert not send_probe(observer, 3.0, call_us=6.0)
-    assert observer.verdict is None and observer.probe_calls_us == {"a": [6.0]}
+    assert observer.verdict is None
+    assert observer.probe_calls == {"a": [ProbeCall(6.0, 5.5, "cpu_perf_counter")]}
 
 
 def test_probe_positions_before_the_probe_and_a_wrong_probe_answer_are_caught(tmp_path: Path) -> None:

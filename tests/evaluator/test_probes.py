@@ -2,29 +2,92 @@
 
 from __future__ import annotations
 
+import random
 from pathlib import Path
 
+import pytest
+import torch
+
 from evaluator.deliveries import deliver
-from evaluator.probes import PROBES_PER_SHAPE, reuse_reason
+from evaluator.probes import LOCAL_SAMPLES, PROBES_PER_SHAPE, ProbeCall, drift_reason, reuse_reason
+from evaluator.timing import CPU_METHOD, time_probe
 
 
-def test_every_probe_far_slower_than_the_timed_median_is_reuse() -> None:
-    reason = reuse_reason("wide", 8.0, [96.0, 120.0])
-    assert reason is not None and "12.0x its timed median of 8.0 µs" in reason
+def calls(*pairs: tuple[float, float]) -> list[ProbeCall]:
+    return [ProbeCall(call, local, CPU_METHOD) for call, local in pairs]
 
 
-def test_one_fast_probe_clears_the_candidate() -> None:
+def test_every_probe_far_slower_than_its_own_loop_is_reuse() -> None:
+    reason = reuse_reason("wide", calls((96.0, 8.0), (120.0, 8.0), (100.0, 9.0)))
+    assert reason is not None and "each of 3 calls was at least 11.1x slower" in reason
+
+
+def test_one_probe_like_its_neighbours_clears_the_candidate() -> None:
     """An OS interruption makes one call slow; a cache makes every call on new inputs slow."""
-    assert reuse_reason("wide", 8.0, [96.0, 9.0]) is None
+    assert reuse_reason("wide", calls((96.0, 8.0), (120.0, 8.0), (9.0, 8.0))) is None
+
+
+def test_a_slow_loop_is_the_yardstick_not_the_timed_median() -> None:
+    """A machine that got busier after the timing slows the probe and its neighbours alike."""
+    assert reuse_reason("wide", calls((96.0, 80.0), (120.0, 90.0), (100.0, 70.0))) is None
 
 
 def test_a_few_microseconds_more_is_not_reuse_however_short_the_kernel() -> None:
-    assert reuse_reason("small", 2.0, [15.0, 16.0]) is None  # 8x, but within the launch margin
+    assert reuse_reason("small", calls((15.0, 2.0), (16.0, 2.0), (15.0, 2.0))) is None  # within the margin
 
 
-def test_no_verdict_before_every_probe_is_in_or_without_a_usable_median() -> None:
-    assert reuse_reason("wide", 8.0, [96.0] * (PROBES_PER_SHAPE - 1)) is None
-    assert reuse_reason("wide", 0.0, [96.0, 120.0]) is None
+def test_no_verdict_before_every_probe_is_in() -> None:
+    assert reuse_reason("wide", calls(*[(96.0, 8.0)] * (PROBES_PER_SHAPE - 1))) is None
+
+
+def test_drift_needs_every_loop_far_slower_than_the_timed_median() -> None:
+    assert drift_reason("wide", 8.0, calls((30.0, 30.0), (31.0, 29.0), (33.0, 40.0))) is not None
+    assert drift_reason("wide", 8.0, calls((30.0, 30.0), (31.0, 29.0), (9.0, 9.0))) is None
+    assert drift_reason("wide", 8.0, []) is None
+
+
+def test_the_probe_is_timed_amid_calls_on_seen_inputs_in_the_same_buffers() -> None:
+    seen = [[torch.full((4,), float(i))] for i in range(3)]
+    probe = [torch.full((4,), 7.0)]
+    met: list[tuple[float, int]] = []
+
+    def call(inputs: list[torch.Tensor]) -> torch.Tensor:
+        met.append((float(inputs[0][0]), inputs[0].data_ptr()))
+        return inputs[0] * 2
+
+    for position in range(LOCAL_SAMPLES + 1):
+        met.clear()
+        figures, output = time_probe("cpu", call, seen, probe, position)
+        assert torch.equal(output, probe[0] * 2) and figures.method == CPU_METHOD
+        timed = met[-(LOCAL_SAMPLES + 1) :]
+        assert timed[position][0] == 7.0 and sum(v == 7.0 for v, _ in met) == 1
+        assert len({address for _, address in met}) == 1  # every call met the same buffer
+        assert figures.local_median_us > 0
+
+
+def test_the_probe_position_must_be_inside_the_loop() -> None:
+    with pytest.raises(ValueError, match="outside a loop"):
+        time_probe("cpu", lambda inputs: inputs[0], [[torch.ones(1)]], [torch.ones(1)], LOCAL_SAMPLES + 1)
+
+
+def test_a_content_cache_is_slow_on_the_probe_and_fast_around_it() -> None:
+    """A call that computes only what it has not seen is far slower on the probe than its loop."""
+    seen = [[torch.randn(256, 256)] for _ in range(3)]
+    cache: dict[float, torch.Tensor] = {}
+
+    def cached(inputs: list[torch.Tensor]) -> torch.Tensor:
+        key = float(inputs[0][0, 0])
+        if key not in cache:
+            x = inputs[0]
+            for _ in range(20):
+                x = torch.softmax(x @ inputs[0], dim=-1)
+            cache[key] = x
+        return cache[key]
+
+    for s in seen:
+        cached(s)
+    figures, _ = time_probe("cpu", cached, seen, [torch.randn(256, 256)], random.randint(2, LOCAL_SAMPLES))
+    assert figures.is_slow(), figures
 
 
 def test_delivery_leaves_no_partial_file(tmp_path: Path) -> None:
