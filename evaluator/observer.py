@@ -139,8 +139,8 @@ class CandidateObserver:
             probe, index = self._probe(data), int(data["probe"])
             if not self.keep_outputs:  # loaded by now; a copy of the reference's, so never needed again
                 probe_input_path(self._probe_dir(), probe.shape, index).unlink(missing_ok=True)
-            figures = ProbeCall(float(data["call_us"]), float(data["local_median_us"]), str(data["method"]))
-            self._check_probe(probe, index, figures)
+            measured = ProbeCall(float(data["call_us"]), float(data["local_median_us"]), str(data["method"]))
+            self._check_probe(probe, index, measured)
         elif event == "stage" and data.get("stage") == "done":
             self.done = True
 
