@@ -18,7 +18,6 @@ import subprocess
 import sys
 import tempfile
 import time
-from dataclasses import replace
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -100,7 +99,7 @@ def main() -> None:
             sequential.append(time.perf_counter() - start)
             assert result.ok, result.reason
         # The same without the profiler pass, whose first session in a process costs the most.
-        unprofiled = Evaluator(problem, "cpu", replace(LIMITS, profile=False), 1, workroot=Path(tmp) / "bare")
+        unprofiled = Evaluator(problem, "cpu", LIMITS.changed(profile=False), 1, workroot=Path(tmp) / "bare")
         unprofiled.reference()
         without_profile = []
         for candidate in distinct_candidates(args.repeats, first=1000):

@@ -29,8 +29,7 @@ def implausibility(result: EvalResult, bound: float) -> str | None:
 
 def verification_limits(limits: EvalLimits) -> EvalLimits:
     """Three times the samples and timing budget; no further re-verification inside."""
-    return replace(
-        limits,
+    return limits.changed(
         timing_budget_ms=limits.timing_budget_ms * 3,
         min_samples=limits.min_samples * 3,
         max_samples=limits.max_samples * 3,

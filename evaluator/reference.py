@@ -70,7 +70,7 @@ def timing_plan(limits: EvalLimits) -> TimingPlan:
 def sandbox_policy(limits: EvalLimits, device: str, candidate: bool = True) -> SandboxPolicy:
     """Candidates get every isolation layer available; the trusted reference runs as a plain child."""
     return SandboxPolicy(
-        memory_bytes=limits.memory_bytes,
+        memory_bytes=limits.memory_limit_bytes,
         address_space_limit=not device.startswith("cuda"),  # CUDA reserves far more address space
         cpu_threads=limits.cpu_threads,
         stage_timeouts={

@@ -208,7 +208,7 @@ def test_memory_limit_cannot_be_raised(evaluator: Evaluator) -> None:
         evaluator,
         f"""
         resource = _imp("resource")
-        if resource.getrlimit(resource.RLIMIT_AS)[1] != {LIMITS.memory_bytes}:
+        if resource.getrlimit(resource.RLIMIT_AS)[1] != {LIMITS.memory_limit_bytes}:
             return True
         try:
             resource.setrlimit(resource.RLIMIT_AS, (resource.RLIM_INFINITY, resource.RLIM_INFINITY))

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
-
 import pytest
 from pydantic import ValidationError
 
@@ -14,21 +12,16 @@ from service.settings import Settings
 def test_every_evaluator_limit_is_a_setting(monkeypatch: pytest.MonkeyPatch) -> None:
     defaults = EvalLimits()
     expected = {}
-    for field in dataclasses.fields(EvalLimits):
-        value = getattr(defaults, field.name)
-        if field.name == "gpu_memory_fraction":
+    for name in EvalLimits.field_names():
+        value = getattr(defaults, name)
+        if name == "gpu_memory_fraction":
             changed = value / 2  # a share of the GPU: at most 1
-        elif field.name == "timing_method":
+        elif name == "timing_method":
             changed = "cuda_graph"
         else:
             changed = (not value) if isinstance(value, bool) else value + 1
-        env = (
-            "CRUCIBLE_MEMORY_LIMIT_BYTES"
-            if field.name == "memory_bytes"
-            else f"CRUCIBLE_{field.name.upper()}"
-        )
-        monkeypatch.setenv(env, str(changed))
-        expected[field.name] = changed
+        monkeypatch.setenv(f"CRUCIBLE_{name.upper()}", str(changed))
+        expected[name] = changed
     limits = Settings().eval_limits()
     for name, value in expected.items():
         assert getattr(limits, name) == value, f"{name} is not configurable from the environment"
@@ -46,3 +39,20 @@ def test_bad_values_are_refused(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("CRUCIBLE_TRIALS", "1")
     with pytest.raises(ValidationError):
         Settings()
+
+
+def test_the_settings_defaults_are_the_evaluators(monkeypatch: pytest.MonkeyPatch) -> None:
+    """One definition: the CLI ships the limits the benchmarks and tests measure."""
+    for name in EvalLimits.field_names():
+        monkeypatch.delenv(f"CRUCIBLE_{name.upper()}", raising=False)
+    assert Settings().eval_limits() == EvalLimits()
+    assert EvalLimits().timing_method == "auto"
+
+
+def test_a_changed_copy_is_validated_like_the_original() -> None:
+    limits = EvalLimits().changed(min_samples=30)
+    assert limits.min_samples == 30 and limits.max_samples == EvalLimits().max_samples
+    with pytest.raises(ValidationError):
+        EvalLimits().changed(trials=1)
+    with pytest.raises(ValidationError):
+        EvalLimits().changed(no_such_limit=1)
