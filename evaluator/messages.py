@@ -60,7 +60,8 @@ class ReferenceJob:
     problem_path: str
     overrides: dict[str, int]
     device: str
-    out_dir: str
+    out_dir: str  # inputs, for candidates to be given
+    expected_dir: str  # expected outputs, kept apart from them (``evaluator.reference``)
     model_seed: int
     shapes: list[dict[str, Any]]
     trial_seeds: dict[str, list[int]]

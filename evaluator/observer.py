@@ -14,7 +14,7 @@ from typing import Any
 
 import torch
 
-from evaluator.child_runtime import load_tensors, map_tensors
+from evaluator.child_runtime import load_tensors
 from evaluator.correctness import Comparison, compare_outputs, dtype_name, reference_scale
 from evaluator.deliveries import deliver, deliver_tensors
 from evaluator.messages import Message
@@ -60,7 +60,6 @@ class CandidateObserver:
     drifts: dict[str, str] = field(default_factory=dict)
     _figures: dict[str, list[TimingStats]] = field(default_factory=dict, repr=False)
     done: bool = False
-    _expected: dict[Path, list[Any]] = field(default_factory=dict, repr=False)
     _positions: dict[str, dict[int, list[torch.Tensor]]] = field(default_factory=dict, repr=False)
     _probe_positions: dict[tuple[str, int], list[torch.Tensor]] = field(default_factory=dict, repr=False)
     _delivered_probes: set[tuple[str, int]] = field(default_factory=set, repr=False)
@@ -247,9 +246,7 @@ class CandidateObserver:
         return actual
 
     def _expected_of(self, trial: ReferenceTrial) -> list[Any]:
-        if trial.expected_path not in self._expected:  # timed outputs reuse the trials' expectations
-            self._expected[trial.expected_path] = map_tensors(trial.expected_path)
-        return self._expected[trial.expected_path]
+        return self.reference.expected_of(trial)
 
     def _tolerances(self, expected: list[Any]) -> dict[str, Tolerance]:
         return {dtype_name(t.dtype): self.tolerance(dtype_name(t.dtype)) for t in expected}

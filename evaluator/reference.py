@@ -6,9 +6,13 @@ directory of the evaluator's; candidates get copies of the inputs only.
 
 from __future__ import annotations
 
+import shutil
+import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
+from evaluator.child_runtime import map_tensors
 from evaluator.errors import ReferenceFailed
 from evaluator.inputs import derive_seed
 from evaluator.isolation import NO_ISOLATION, detect_isolation
@@ -26,7 +30,6 @@ class ReferenceTrial:
     shape: str
     index: int
     inputs_path: Path
-    expected_path: Path
     # Per output, what scales its atol (``correctness.reference_scale``), for checks of a sample.
     scales: tuple[float, ...] = ()
 
@@ -44,6 +47,11 @@ class ReferenceData:
     other_timings: dict[str, list[TimingStats]] = field(default_factory=dict)  # by other methods
     # Input sets (with expected outputs) no candidate gets before it is timed (``evaluator.probes``).
     probes: tuple[ReferenceTrial, ...] = ()
+    # Every trial's and probe's expected outputs, by (shape, index): in this process's memory only.
+    expected: dict[tuple[str, int], list[Any]] = field(default_factory=dict, repr=False)
+
+    def expected_of(self, trial: ReferenceTrial) -> list[Any]:
+        return self.expected[(trial.shape, trial.index)]
 
     def figures(self, shape: str) -> list[TimingStats]:
         """Every timing of ``shape``: the reported one first, then those by other methods."""
@@ -101,6 +109,9 @@ def prepare_reference(
 ) -> ReferenceData:
     """Run the reference child; raise ReferenceFailed with its reason if it cannot finish."""
     directory.mkdir(parents=True, exist_ok=True)
+    # Expected outputs go to a folder of their own, never beside the inputs candidates get, and
+    # leave the file system as soon as the reference is done (``take_expected_outputs``).
+    expected_dir = Path(tempfile.mkdtemp(prefix="expected-", dir=directory.parent))
     shapes = problem.shapes_for(device)
     trials = max(2, limits.trials)
     # The reference runs the probes' input sets as further trials; candidates get them only later.
@@ -112,6 +123,7 @@ def prepare_reference(
         overrides=dict(problem.overrides),
         device=device,
         out_dir=str(directory),
+        expected_dir=str(expected_dir),
         model_seed=model_seed,
         shapes=[{"name": s.name, "sizes": dict(s.sizes)} for s in shapes],
         trial_seeds=seeds,
@@ -153,6 +165,8 @@ def prepare_reference(
             finished = True
     exit_info = proc.finish()
     if not finished or info is None or len(timings) != len(shapes):
+        shutil.rmtree(expected_dir, ignore_errors=True)
+    if not finished or info is None or len(timings) != len(shapes):
         if exit_info.timed_out_stage:
             error = f"exceeded its {exit_info.timed_out_stage} time limit"
         detail = error or f"exited with code {exit_info.returncode}: {exit_info.stderr_tail.strip()[-500:]}"
@@ -160,13 +174,10 @@ def prepare_reference(
 
     def trial(shape: str, index: int) -> ReferenceTrial:
         return ReferenceTrial(
-            shape,
-            index,
-            directory / f"inputs_{shape}_{index}.pt",
-            directory / f"expected_{shape}_{index}.pt",
-            scales.get((shape, index), ()),
+            shape, index, directory / f"inputs_{shape}_{index}.pt", scales.get((shape, index), ())
         )
 
+    every_trial = [(s.name, i) for s in shapes for i in every]
     return ReferenceData(
         directory=directory,
         device=info,
@@ -178,4 +189,23 @@ def prepare_reference(
         init_inputs_path=directory / "init_inputs.pt",
         model_seed=model_seed,
         other_timings=other_timings,
+        expected=take_expected_outputs(expected_dir, every_trial),
     )
+
+
+def take_expected_outputs(
+    expected_dir: Path, trials: list[tuple[str, int]]
+) -> dict[tuple[str, int], list[Any]]:
+    """Map every expected output into this process, then delete the files and their folder.
+
+    Protocol item 2 must hold where no OS sandbox hides the evaluator's files too: a candidate
+    that walks the file system finds inputs, never the answers. The mappings keep the data
+    (an unlinked file lives on while it is mapped), so no copy is made.
+    """
+    expected = {key: map_tensors(expected_path(expected_dir, *key)) for key in trials}
+    shutil.rmtree(expected_dir)
+    return expected
+
+
+def expected_path(expected_dir: Path, shape: str, index: int) -> Path:
+    return expected_dir / f"expected_{shape}_{index}.pt"

@@ -55,7 +55,7 @@ def run(job: ReferenceJob, channel: Channel) -> None:
                 outputs = rt.plain_outputs(result)
             except rt.NotPlainOutput as exc:
                 raise RuntimeError(f"the reference Model {exc}") from None
-            rt.save_outputs(outputs, out / f"expected_{name}_{index}.pt")
+            rt.save_outputs(outputs, Path(job.expected_dir) / f"expected_{name}_{index}.pt")
             input_sets.append(on_device)
             scales = [reference_scale(o) for o in outputs]  # once here, for every candidate's spot checks
             channel.send("trial", shape=name, index=index, peak_mem_bytes=peak.peak_bytes, scales=scales)

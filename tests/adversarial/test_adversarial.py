@@ -91,3 +91,21 @@ def test_hang_is_stopped_within_its_limit(verdicts: dict[str, EvalResult]) -> No
     assert "correctness" in result.reason
     # limit, plus process start and reaping; far below the evaluator's total budget
     assert result.duration_s < FAST_LIMITS.correctness_timeout_s + FAST_LIMITS.load_timeout_s
+
+
+def test_expected_outputs_are_out_of_reach_without_the_os_sandbox(tmp_path: Path) -> None:
+    """Protocol item 2 holds where Landlock is missing: no expected output is left on disk for a
+    candidate to find, beside its inputs or anywhere else under the evaluator's folder."""
+    evaluator = Evaluator(
+        load_problem("softmax"), "cpu", FAST_LIMITS.changed(sandbox=False), secret_seed=7, workroot=tmp_path
+    )
+    evaluator.reference()
+    assert list(tmp_path.rglob("inputs_*.pt")), (
+        "the reference wrote no inputs: the search below proves nothing"
+    )
+    assert not list(tmp_path.rglob("expected_*")), "expected outputs were left on disk"
+    thief = make_candidate((CASES / "steals_expected_beside_inputs.py").read_text())
+    result = evaluator.evaluate(thief)
+    assert result.status is Status.WRONG_OUTPUT, result.reason
+    honest = evaluator.evaluate(make_candidate((CASES / "honest_torch.py").read_text()))
+    assert honest.status is Status.OK, honest.reason

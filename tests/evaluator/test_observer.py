@@ -26,12 +26,12 @@ def observer_for(tmp_path: Path, probes: bool = True) -> CandidateObserver:
     checks, probe_dir = tmp_path / "checks", tmp_path / "probe"
     for directory in (ref_dir, outputs, checks, probe_dir):
         directory.mkdir(parents=True)
-    trials = []
+    trials, expected = [], {}
     for index in range(TRIALS + 1):
-        expected, inputs = ref_dir / f"expected_a_{index}.pt", ref_dir / f"inputs_a_{index}.pt"
-        save_tensors([torch.full((10, 10), float(index))], expected)
+        inputs = ref_dir / f"inputs_a_{index}.pt"
+        expected[("a", index)] = [torch.full((10, 10), float(index))]
         save_tensors([torch.zeros(1)], inputs)
-        trials.append(ReferenceTrial("a", index, inputs, expected, (1.0,)))
+        trials.append(ReferenceTrial("a", index, inputs, (1.0,)))
     reference = ReferenceData(
         directory=ref_dir,
         device=DeviceInfo("cpu", "cpu", "test", None, torch.__version__, None),
@@ -42,6 +42,7 @@ def observer_for(tmp_path: Path, probes: bool = True) -> CandidateObserver:
         peak_mem_bytes={},
         init_inputs_path=ref_dir / "init_inputs.pt",
         model_seed=1,
+        expected=expected,
     )
     return CandidateObserver(
         reference,
