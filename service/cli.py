@@ -283,6 +283,7 @@ def show(
         f"run [bold]{run.id}[/]: {run.problem_name} on {run.device}, {run.status.value}"
         f"{' (' + run.error + ')' if run.error else ''}"
     )
+    out.print(f"judged by: {escape(render.limits_text(run.limits))}", soft_wrap=False)
     out.print(render.candidates_table(candidates, f"Candidates ({len(candidates)} of budget {run.budget})"))
     out.print(render.candidates_table(pareto, "Pareto front (latency, error, memory)"))
     if best:

@@ -45,6 +45,7 @@ def run_optimize(
                 device=device,
                 budget=budget,
                 proposer=proposer,
+                limits=settings.eval_limits(),
                 slots=slots,
             )
         else:

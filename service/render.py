@@ -210,4 +210,12 @@ def run_json(run: RunRecord) -> dict[str, Any]:
         "overrides": run.overrides,
         "created_at": run.created_at.isoformat(),
         "finished_at": run.finished_at.isoformat() if run.finished_at else None,
+        "limits": run.limits,
     }
+
+
+def limits_text(limits: dict[str, Any] | None) -> str:
+    """The evaluator limits a run is judged by, as ``name=value`` pairs in a stable order."""
+    if limits is None:
+        return "not stored with the run (it is judged by the current settings)"
+    return " ".join(f"{name}={limits[name]}" for name in sorted(limits))

@@ -17,6 +17,7 @@ from evaluator.devices import check_device_available, slot_devices
 from evaluator.errors import EvaluatorError
 from evaluator.evaluate import Evaluator
 from evaluator.executor import LocalExecutor, MultiDeviceExecutor
+from evaluator.limits import EvalLimits
 from kernels.errors import CrucibleError
 from kernels.families import load_families
 from kernels.problem import Problem, builtin_names, load_problem
@@ -30,9 +31,17 @@ PROPOSERS = ("offline", "llm")
 
 
 def create_run(
-    store: Store, problem: Problem, *, device: str, budget: int, proposer: str, slots: int = 1
+    store: Store,
+    problem: Problem,
+    *,
+    device: str,
+    budget: int,
+    proposer: str,
+    limits: EvalLimits,
+    slots: int = 1,
 ) -> int:
-    """Validate the request and queue a run with a fresh secret seed."""
+    """Validate the request and queue a run with a fresh secret seed and the evaluator limits its
+    candidates will be judged by, wherever and whenever it runs."""
     if budget < 1:
         raise CrucibleError(f"--budget must be at least 1, got {budget}")
     if proposer not in PROPOSERS:
@@ -53,7 +62,17 @@ def create_run(
         budget=budget,
         seed=secrets.randbits(31),
         options={"slots": slots},
+        limits=limits.model_dump(),
     )
+
+
+def run_limits(run: RunRecord, settings: Settings) -> EvalLimits:
+    """The limits the run was started with. A run stored before runs kept them is judged by the
+    current settings; a limit the run names that this version no longer has is dropped."""
+    if run.limits is None:
+        return settings.eval_limits()
+    known = EvalLimits.field_names()
+    return EvalLimits.model_validate({k: v for k, v in run.limits.items() if k in known})
 
 
 def problem_for_run(run: RunRecord) -> Problem:
@@ -88,11 +107,12 @@ def execute_run(
         raise CrucibleError(f"problem {problem.name!r} has no variant families in {problem.variants_dir}")
     proposer = OfflineProposer(families, seed=run.seed)
     check_device_available(run.device)  # a resumed run may land on a machine without its GPU
+    limits = run_limits(run, settings)
     evaluators = [
         Evaluator(
             problem,
             device,
-            settings.eval_limits(),
+            limits,
             run.seed,
             workroot=settings.workdir,
             keep_workdirs=settings.keep_workdirs,

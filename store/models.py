@@ -126,6 +126,8 @@ class RunRow(Base):
     budget: Mapped[int] = mapped_column(Integer)
     seed: Mapped[int] = mapped_column(BigInteger)
     options: Mapped[dict[str, Any]] = mapped_column(json_type())
+    # The evaluator limits the run was started with, so whoever resumes it judges by them.
+    limits: Mapped[dict[str, Any] | None] = mapped_column(json_type(none_as_null=True))
     error: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)

@@ -42,6 +42,8 @@ class RunRecord:
     claimed_by: str | None = None
     lease_expires_at: datetime | None = None
     heartbeat_at: datetime | None = None
+    # The evaluator limits it was started with; None for runs stored before they were kept.
+    limits: dict[str, Any] | None = None
 
 
 @dataclass(frozen=True)
@@ -116,6 +118,7 @@ def run_record(run: RunRow, problem: ProblemRow) -> RunRecord:
         claimed_by=run.claimed_by,
         lease_expires_at=run.lease_expires_at,
         heartbeat_at=run.heartbeat_at,
+        limits=dict(run.limits) if run.limits is not None else None,
     )
 
 

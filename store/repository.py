@@ -91,8 +91,11 @@ class Store:
         budget: int,
         seed: int,
         options: Mapping[str, Any] | None = None,
+        limits: Mapping[str, Any] | None = None,
     ) -> int:
-        """Queue a run of ``problem``; the problem row is shared with earlier runs of the same source."""
+        """Queue a run of ``problem``; the problem row is shared with earlier runs of the same source.
+
+        ``limits`` are the evaluator limits its candidates are judged by, kept with the run."""
         with self._writing() as session:
             return _runs.insert_run(
                 session,
@@ -102,6 +105,7 @@ class Store:
                 budget=budget,
                 seed=seed,
                 options=dict(options or {}),
+                limits=dict(limits) if limits is not None else None,
             )
 
     def get_run(self, run_id: int) -> RunRecord:

@@ -60,15 +60,17 @@ def insert_run(
     budget: int,
     seed: int,
     options: dict[str, Any],
+    limits: dict[str, Any] | None = None,
 ) -> int:
     if not 0 <= seed <= MAX_SEED:
         raise ValueError(f"seed {seed} is outside 0..2**63-1, the range the store can keep")
     if budget < 0:
         raise ValueError(f"budget {budget} must be >= 0")
-    try:
-        json.dumps(options, allow_nan=False)
-    except (TypeError, ValueError) as exc:
-        raise ValueError(f"run options must be JSON-serializable: {exc}") from None
+    for what, value in (("options", options), ("limits", limits)):
+        try:
+            json.dumps(value, allow_nan=False)
+        except (TypeError, ValueError) as exc:
+            raise ValueError(f"run {what} must be JSON-serializable: {exc}") from None
     run = RunRow(
         problem=problem_row(session, problem),
         status=RunStatus.QUEUED.value,
@@ -77,6 +79,7 @@ def insert_run(
         budget=budget,
         seed=seed,
         options=dict(options),
+        limits=limits,
     )
     session.add(run)
     session.flush()

@@ -94,7 +94,7 @@ def verdicts(db: Path) -> list[tuple[int, str, str | None, str | None]]:
 
 
 def test_optimize_reports_json_and_exports_a_kernel_that_tests_itself(
-    crucible, problem_file: Path, tmp_path: Path
+    crucible, crucible_env, problem_file: Path, tmp_path: Path
 ):  # type: ignore[no-untyped-def]
     out_dir = tmp_path / "exported"
     result = crucible("optimize", str(problem_file), "--budget", "5", "--export", str(out_dir), "--json")
@@ -111,6 +111,10 @@ def test_optimize_reports_json_and_exports_a_kernel_that_tests_itself(
     statuses = {c["family"]: c["status"] for c in shown["candidates"]}
     assert statuses["triton_silu"] == "ok", "the Triton family ran under the interpreter and passed"
     assert all(c["speedup"] is None for c in shown["candidates"] if c["language"] == "triton")
+    budget_ms = float(crucible_env["CRUCIBLE_TIMING_BUDGET_MS"])
+    assert shown["limits"]["timing_budget_ms"] == budget_ms, "the run keeps the limits it started with"
+    table = crucible("show", str(report["run_id"]))
+    assert "judged by:" in table.stdout and f"timing_budget_ms={budget_ms}" in table.stdout
     listed = crucible("runs", "--json").json()
     assert listed[0]["run_id"] == report["run_id"] and listed[0]["evaluated"] == 5
 

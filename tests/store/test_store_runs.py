@@ -159,3 +159,13 @@ def test_list_runs_newest_first_with_progress(
     assert first.best_speedup == pytest.approx(2.5)
     assert first.problem_name == "softmax" and first.status is RunStatus.QUEUED
     assert [s.id for s in store.list_runs(limit=1)] == [newer]
+
+
+def test_a_run_keeps_the_limits_it_was_started_with(store: Store, problem: Problem) -> None:
+    limits = {"timing_budget_ms": 123.0, "trials": 4, "timing_method": "events", "sandbox": False}
+    kept = store.create_run(problem, device="cpu", proposer="offline", budget=3, seed=5, limits=limits)
+    older = store.create_run(problem, device="cpu", proposer="offline", budget=3, seed=6)
+    assert store.get_run(kept).limits == limits
+    assert store.get_run(older).limits is None
+    with pytest.raises(ValueError, match="limits must be JSON-serializable"):
+        store.create_run(problem, device="cpu", proposer="offline", budget=3, seed=7, limits={"x": object()})

@@ -36,7 +36,7 @@ def _diffs(engine: Engine, metadata: MetaData) -> list[object]:
 def test_migration_creates_exactly_the_models(store: Store) -> None:
     assert set(inspect(store.engine).get_table_names()) == TABLES | {"alembic_version"}
     assert _diffs(store.engine, Base.metadata) == []
-    assert current_revision(store.engine) == head_revision() == "0005"
+    assert current_revision(store.engine) == head_revision() == "0006"
 
 
 def test_schema_comparison_notices_drift(store: Store) -> None:
@@ -246,3 +246,23 @@ def test_phase_seconds_survive_the_store_and_a_migration_round_trip(
     with Store(db_url) as reopened:
         back = reopened.get_candidate(candidate_id).result
     assert back is not None and back.speedup == pytest.approx(2.0) and back.phase_seconds is None
+
+
+def test_the_run_limits_column_arrives_and_leaves_without_losing_a_run(
+    db_url: str,
+    problem: Problem,
+    candidate_factory: Callable[..., Candidate],
+    result_factory: Callable[..., EvalResult],
+) -> None:
+    with Store(db_url) as first:
+        run_id = first.create_run(
+            problem, device="cpu", proposer="offline", budget=4, seed=7, limits={"trials": 3}
+        )
+        candidate_id = first.add_candidate(run_id, candidate_factory(1))
+        first.record_result(candidate_id, result_factory(speedup=2.0))
+    downgrade(db_url, "0005")
+    upgrade(db_url)
+    with Store(db_url) as reopened:
+        assert reopened.get_run(run_id).limits is None
+        back = reopened.get_candidate(candidate_id).result
+    assert back is not None and back.speedup == pytest.approx(2.0)
