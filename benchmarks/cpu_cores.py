@@ -3,12 +3,12 @@ getting them.
 
     python benchmarks/cpu_cores.py [--n 1536] [--repeats 3]
 
-One square fp32 matmul, timed by ``evaluator.timing.time_cpu`` in this process with one torch
+One square fp32 matmul, timed by ``evaluator.timing.loop.time_cpu`` in this process with one torch
 thread, as a candidate's process gets. Baseline, in the same run: the plain product. Against it:
 the same product after ``torch.set_num_threads(2)``, and the product split with a child process
 that computes the bottom half into a shared file and is waited for. The evaluator rejects a
 candidate whose core count exceeds 1.1 times what the reference was given
-(``evaluator.timing.too_many_cores``). Writes benchmarks/results/cpu_cores_<cpu>.json.
+(``evaluator.timing.stats.too_many_cores``). Writes benchmarks/results/cpu_cores_<cpu>.json.
 """
 
 from __future__ import annotations
@@ -26,8 +26,9 @@ import torch
 from rich.console import Console
 from rich.table import Table
 
-from evaluator.devices import cpu_name
-from evaluator.timing import TimingPlan, TimingStats, time_cpu, too_many_cores
+from evaluator.hardware.devices import cpu_name
+from evaluator.timing.loop import time_cpu
+from evaluator.timing.stats import TimingPlan, TimingStats, too_many_cores
 
 from result_files import commit, result_path, write_report
 

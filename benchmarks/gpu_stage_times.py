@@ -30,12 +30,12 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
-from evaluator.devices import cpu_name
 from evaluator.evaluate import Evaluator
+from evaluator.hardware.devices import cpu_name
 from evaluator.limits import EvalLimits
-from evaluator.messages import Message
 from evaluator.phases import describe as describe_phases
-from evaluator.sandbox import SandboxedProcess
+from evaluator.sandbox.process import SandboxedProcess
+from evaluator.wire.messages import Message
 from kernels.candidate import make_candidate
 from kernels.problem import load_problem
 

@@ -21,7 +21,7 @@ from typing import Any
 
 from rich.console import Console
 
-from evaluator.clocks import nvidia_driver
+from evaluator.hardware.clocks import nvidia_driver
 
 from result_files import append_run, commit, result_path
 
@@ -46,7 +46,7 @@ def outcomes(junit_xml: Path) -> dict[str, dict[str, str]]:
 
 
 def sandbox_features() -> dict[str, Any]:
-    from evaluator.isolation import detect_isolation
+    from evaluator.sandbox.isolation import detect_isolation
 
     return detect_isolation().describe()
 

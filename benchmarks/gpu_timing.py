@@ -4,12 +4,12 @@
 
 For a torch softmax at three sizes (about 5 us, 50 us and 1 ms on an H100):
 
-(a) stability: each of ``--repeats`` measurements is a fresh ``evaluator.timing.time_cuda``
+(a) stability: each of ``--repeats`` measurements is a fresh ``evaluator.timing.loop.time_cuda``
     with the default ``TimingPlan``; the coefficient of variation of their medians says how much
     a reported latency moves between evaluations of the same kernel;
 (b) agreement: ``triton.testing.do_bench`` (median mode, its own L2 flush) on the same kernels
     in the same run, as the ratio ours / do_bench;
-(c) CUDA-graph mode (``evaluator.cuda_graph_timing``) against event mode for the small kernel,
+(c) CUDA-graph mode (``evaluator.timing.cuda_graph``) against event mode for the small kernel,
     where launch overhead is a large part of an event-timed sample;
 (d) device discovery: measured copy bandwidth against the datasheet, and the clocks.
 
@@ -52,7 +52,8 @@ def measure_size(shape: tuple[int, int], repeats: int) -> dict[str, Any]:
     import torch
     import triton.testing
 
-    from evaluator.timing import TimingPlan, time_cuda
+    from evaluator.timing.loop import time_cuda
+    from evaluator.timing.stats import TimingPlan
 
     x = torch.randn(*shape, device="cuda")
 
@@ -78,8 +79,9 @@ def measure_graph_mode(shape: tuple[int, int], repeats: int) -> dict[str, Any]:
     import torch
     import triton.testing
 
-    from evaluator.cuda_graph_timing import time_cuda_graph
-    from evaluator.timing import TimingPlan, time_cuda
+    from evaluator.timing.cuda_graph import time_cuda_graph
+    from evaluator.timing.loop import time_cuda
+    from evaluator.timing.stats import TimingPlan
 
     x = torch.randn(*shape, device="cuda")
 
@@ -105,7 +107,7 @@ def measure_graph_mode(shape: tuple[int, int], repeats: int) -> dict[str, Any]:
 
 
 def device_section() -> list[dict[str, Any]]:
-    from evaluator.devices import discover_devices
+    from evaluator.hardware.devices import discover_devices
 
     devices = [d.to_dict() for d in discover_devices(measure_bandwidth=True)]
     for device in devices:
@@ -186,7 +188,7 @@ def main() -> int:
         return 2
     import triton
 
-    from evaluator.devices import reset_persisting_l2
+    from evaluator.hardware.devices import reset_persisting_l2
 
     name = torch.cuda.get_device_name(0)
     report: dict[str, Any] = {

@@ -2,7 +2,7 @@
 
     python benchmarks/probe_ratios.py [--device cpu] [--repeats 4]
 
-The probes (``evaluator.probes``) reject a candidate when every probe call of a shape takes over
+The probes (``evaluator.checks.probes``) reject a candidate when every probe call of a shape takes over
 ``SLOWER_FACTOR`` times the median of the seen-input calls timed around it in the same loop
 (and ``SLOWER_MARGIN_US`` more). For honest candidates (softmax's, and a KernelBench-style MSE
 loss whose own reference is the candidate) this prints both ratios per probe: against its own
@@ -25,10 +25,10 @@ from rich.console import Console
 from rich.table import Table
 
 from evaluator import observer
-from evaluator.devices import cpu_name
+from evaluator.checks.probes import SLOWER_FACTOR, ProbeCall
 from evaluator.evaluate import Evaluator
+from evaluator.hardware.devices import cpu_name
 from evaluator.limits import EvalLimits
-from evaluator.probes import SLOWER_FACTOR, ProbeCall
 from kernels.candidate import make_candidate
 from kernels.problem import load_problem
 

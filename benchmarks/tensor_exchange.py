@@ -30,9 +30,9 @@ import torch
 from rich.console import Console
 from rich.table import Table
 
-from evaluator.child_runtime import load_tensors, save_tensors
-from evaluator.correctness import compare_tensor
-from evaluator.devices import cpu_name
+from evaluator.checks.correctness import compare_tensor
+from evaluator.hardware.devices import cpu_name
+from evaluator.wire.tensor_files import load_tensors, save_tensors
 from kernels.problem import Tolerance
 
 from result_files import commit, result_path, write_report

@@ -15,15 +15,17 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from evaluator.inputs import derive_seed
+from evaluator.checks.inputs import derive_seed
+from evaluator.checks.plausibility import implausibility, settle, verification_limits
+from evaluator.checks.probes import probe_input_path
+from evaluator.checks.spot_checks import positions_path
+from evaluator.checks.static_gate import check_source
 from evaluator.limits import EvalLimits
-from evaluator.messages import CandidateJob, TimingSpec, TrialSpec, write_job
-from evaluator.ncu_pass import NcuPass, merge_ncu
 from evaluator.observer import CandidateObserver
 from evaluator.phases import PhaseClock
-from evaluator.plausibility import implausibility, settle, verification_limits
 from evaluator.preflight import run_preflight
-from evaluator.probes import probe_input_path
+from evaluator.profiling.ncu_pass import NcuPass, merge_ncu
+from evaluator.profiling.roofline import peak_for, throughput
 from evaluator.reference import (
     ReferenceData,
     device_env,
@@ -31,13 +33,12 @@ from evaluator.reference import (
     sandbox_policy,
     timing_plan,
 )
-from evaluator.roofline import peak_for, throughput
-from evaluator.sandbox import ChildExit, SandboxedProcess, SandboxPolicy, child_environment
-from evaluator.shared_inputs import inputs_for_candidate, share_inputs
-from evaluator.spot_checks import positions_path
-from evaluator.static_gate import check_source
-from evaluator.timing import TimingPlan, incomparable, same_method, shape_method
+from evaluator.sandbox.process import ChildExit, SandboxedProcess, SandboxPolicy, child_environment
+from evaluator.timing.methods import shape_method
+from evaluator.timing.stats import TimingPlan, incomparable, same_method
 from evaluator.types import DeviceInfo, EvalResult, ShapeMetrics, Stage, Status
+from evaluator.wire.messages import CandidateJob, TimingSpec, TrialSpec, write_job
+from evaluator.wire.shared_inputs import inputs_for_candidate, share_inputs
 from kernels.candidate import Candidate, Language
 from kernels.problem import Problem
 
@@ -65,7 +66,7 @@ class Evaluator:
         self.workroot = Path(tempfile.mkdtemp(prefix="crucible-")) if workroot is None else workroot
         self.workroot.mkdir(parents=True, exist_ok=True)
         self._reference: ReferenceData | None = None
-        self._shared_inputs: dict[Path, Path] | None = None  # ``evaluator.shared_inputs``
+        self._shared_inputs: dict[Path, Path] | None = None  # ``evaluator.wire.shared_inputs``
         self._lock = threading.Lock()
         self.ncu = NcuPass(limits, device)
 
@@ -282,7 +283,7 @@ class Evaluator:
         write_job(job, job_path)
         env = child_environment(workdir, device_env(self.device, interpreted), self.limits.cpu_threads)
         clock.enter("start")
-        proc = SandboxedProcess("evaluator.harness", job_path, workdir, env, self._policy(workdir))
+        proc = SandboxedProcess("evaluator.child.harness", job_path, workdir, env, self._policy(workdir))
         observer = CandidateObserver(
             reference,
             workdir / "outputs",
@@ -392,7 +393,7 @@ def _death_status(code: int | None, stage: str, exit_info: ChildExit) -> tuple[S
     tail = exit_info.stderr_tail.strip().splitlines()
     hint = f": {tail[-1][:300]}" if tail else ""
     if code is not None and code > 128 and exit_info.signal_as_exit_code:
-        code = 128 - code  # the sandbox's process 1 reports a signal as 128 + N (evaluator.launcher)
+        code = 128 - code  # the sandbox's process 1 reports a signal as 128 + N (evaluator.sandbox.launcher)
     if code is not None and code < 0:
         name = signal.Signals(-code).name if -code in signal.Signals._value2member_map_ else str(-code)
         if name == "SIGKILL" and not exit_info.killed_by_us:

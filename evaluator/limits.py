@@ -1,9 +1,9 @@
-"""Every limit the evaluator enforces: one definition, with its defaults and bounds.
+"""Every limit the evaluator enforces: one definition, with its defaults, bounds and meaning.
 
 ``service.settings.Settings`` inherits these fields, so ``CRUCIBLE_<FIELD>`` sets each of them
 and the CLI, the benchmarks and the tests all start from the same defaults. A run stores the
 limits it was started with (``EvalLimits.model_dump``), so whoever resumes it judges its
-candidates by them.
+candidates by them. ``docs/configuration.md`` is generated from the descriptions here.
 """
 
 from __future__ import annotations
@@ -18,34 +18,59 @@ class EvalLimits(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    load_timeout_s: float = Field(default=60.0, gt=0)
-    correctness_timeout_s: float = Field(default=120.0, gt=0)
-    timing_timeout_s: float = Field(default=120.0, gt=0)
-    reference_timeout_s: float = Field(default=300.0, gt=0)
-    memory_limit_bytes: int = Field(default=8 * 1024**3, gt=0)
-    # CPU threads the reference and every candidate get; on the CPU also the cores a candidate's
-    # timed calls may keep busy.
-    cpu_threads: int = Field(default=1, ge=1)
-    trials: int = Field(default=3, ge=2)
-    warmup_ms: float = Field(default=50.0, ge=0)
-    timing_budget_ms: float = Field(default=400.0, ge=0)
-    min_samples: int = Field(default=10, ge=1)
-    max_samples: int = Field(default=1000, ge=1)
-    interpreted_samples: int = Field(default=2, ge=1)
-    # Above this speedup (or above the roofline) a result is re-verified in a fresh process.
-    max_plausible_speedup: float = Field(default=25.0, gt=1)
-    reverify: bool = True
-    profile: bool = True  # profiler feedback per shape after timing (torch profiler; ncu where enabled)
-    sandbox: bool = True  # OS isolation for candidates where the machine allows it (evaluator.isolation)
-    max_processes: int = Field(default=4096, ge=16)
-    # Share of the GPU's memory one candidate may allocate through PyTorch; below 1.0 only where
-    # several slots share a GPU, so that one candidate's hoarding cannot starve the others.
-    gpu_memory_fraction: float = Field(default=1.0, gt=0, le=1)
-    # "events"; "cuda_graph": graph replays for every shape; "auto": graph replays for the shapes whose
-    # reference runs under ``graph_below_us`` by events, too short for per-launch events to time well.
-    timing_method: Literal["events", "cuda_graph", "auto"] = "auto"
-    graph_below_us: float = Field(default=20.0, gt=0)
-    ncu: bool = True  # hardware counters from Nsight Compute for passing candidates, where ncu is present
+    load_timeout_s: float = Field(
+        default=60.0, gt=0, description="limit for process start, import and construction"
+    )
+    correctness_timeout_s: float = Field(default=120.0, gt=0, description="limit for the correctness trials")
+    timing_timeout_s: float = Field(default=120.0, gt=0, description="limit for timing, probes included")
+    reference_timeout_s: float = Field(default=300.0, gt=0, description="limit for the reference process")
+    memory_limit_bytes: int = Field(
+        default=8 * 1024**3, gt=0, description="a candidate's memory limit on the CPU"
+    )
+    cpu_threads: int = Field(
+        default=1,
+        ge=1,
+        description="torch threads in every child, reference and candidate alike; on the CPU, a candidate"
+        " whose timed calls keep more cores than this busy is rejected",
+    )
+    trials: int = Field(
+        default=3, ge=2, description="correctness trials per shape (the last one heavy-tailed)"
+    )
+    warmup_ms: float = Field(default=50.0, ge=0, description="time-based warm-up per shape")
+    timing_budget_ms: float = Field(default=400.0, ge=0, description="sampling budget per shape")
+    min_samples: int = Field(default=10, ge=1, description="fewest timing samples per shape")
+    max_samples: int = Field(default=1000, ge=1, description="most timing samples per shape")
+    interpreted_samples: int = Field(
+        default=2, ge=1, description="samples for interpreted Triton (never ranked)"
+    )
+    max_plausible_speedup: float = Field(
+        default=25.0, gt=1, description="above this speedup, or above the roofline, a result is re-verified"
+    )
+    reverify: bool = Field(default=True, description="re-verify implausible results in a fresh process")
+    profile: bool = Field(default=True, description="profiler feedback per shape after timing")
+    sandbox: bool = Field(
+        default=True,
+        description="OS isolation for candidates (namespaces, Landlock, cgroup, no capabilities)",
+    )
+    max_processes: int = Field(default=4096, ge=16, description="tasks (processes and threads) per candidate")
+    gpu_memory_fraction: float = Field(
+        default=1.0,
+        gt=0,
+        le=1,
+        description="share of the GPU's memory one candidate may allocate through PyTorch; below 1"
+        " where several slots share a GPU",
+    )
+    timing_method: Literal["events", "cuda_graph", "auto"] = Field(
+        default="auto",
+        description="events: per-launch CUDA events for every shape; cuda_graph: graph replays for every"
+        " shape; auto: graph replays for the shapes whose reference runs under graph_below_us by events",
+    )
+    graph_below_us: float = Field(
+        default=20.0, gt=0, description="the event-timed reference median below which auto uses graph replays"
+    )
+    ncu: bool = Field(
+        default=True, description="an Nsight Compute pass for passing CUDA candidates, where ncu is installed"
+    )
 
     def stage_timeout(self, stage: str) -> float:
         return {

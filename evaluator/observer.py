@@ -14,15 +14,15 @@ from typing import Any
 
 import torch
 
-from evaluator.child_runtime import load_tensors
-from evaluator.correctness import Comparison, compare_outputs, dtype_name, reference_scale
-from evaluator.deliveries import deliver, deliver_tensors
-from evaluator.messages import Message
-from evaluator.probes import ProbeCall, drift_reason, probe_input_path, probe_output_name, reuse_reason
+from evaluator.checks.correctness import Comparison, compare_outputs, dtype_name, reference_scale
+from evaluator.checks.probes import ProbeCall, drift_reason, probe_input_path, probe_output_name, reuse_reason
+from evaluator.checks.spot_checks import compare_spots, draw_positions, positions_path, probe_positions_path
 from evaluator.reference import ReferenceData, ReferenceTrial
-from evaluator.spot_checks import compare_spots, draw_positions, positions_path, probe_positions_path
-from evaluator.timing import TimingStats, figures_from_message, too_many_cores
+from evaluator.timing.stats import TimingStats, figures_from_message, too_many_cores
 from evaluator.types import DeviceInfo, Status
+from evaluator.wire.deliveries import deliver, deliver_tensors
+from evaluator.wire.messages import Message
+from evaluator.wire.tensor_files import load_tensors
 from kernels.problem import Tolerance
 
 
@@ -38,7 +38,7 @@ class CandidateObserver:
     # Deliver each probe as a hard link to the reference's file: the probe folder is read-only to
     # the candidate (Landlock). Otherwise a copy, which the candidate may scribble on.
     link_probes: bool = False
-    # Where the positions to check in timed outputs are delivered (``evaluator.spot_checks``).
+    # Where the positions to check in timed outputs are delivered (``evaluator.checks.spot_checks``).
     check_dir: Path | None = None
     # Keep each output file after its comparison; by default it is deleted once read, so a
     # candidate's directory never holds more than the outputs not yet compared (and a memory-backed
@@ -56,7 +56,7 @@ class CandidateObserver:
     timings: dict[str, TimingStats] = field(default_factory=dict)
     profiles: dict[str, dict[str, Any]] = field(default_factory=dict)
     probe_calls: dict[str, list[ProbeCall]] = field(default_factory=dict)
-    # Shapes whose timed median the probe loops did not bear out (``evaluator.probes.drift_reason``).
+    # Shapes whose timed median the probe loops did not bear out (``evaluator.checks.probes.drift_reason``).
     drifts: dict[str, str] = field(default_factory=dict)
     _figures: dict[str, list[TimingStats]] = field(default_factory=dict, repr=False)
     done: bool = False

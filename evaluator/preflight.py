@@ -1,7 +1,7 @@
 """Pre-flight: what a candidate can fail on the CPU, checked while the GPUs evaluate others.
 
 Between the static gate and a GPU slot, the candidate is imported in a sandboxed CPU process
-with no GPU visible (``evaluator.preflight_child``). A syntax error, a module that cannot be
+with no GPU visible (``evaluator.child.preflight``). A syntax error, a module that cannot be
 found, a missing ``ModelNew`` or an import that hangs gets its verdict there and never holds a
 GPU. Whatever may depend on the device, such as a call into CUDA at import, goes on to the GPU
 evaluation, which judges it.
@@ -17,7 +17,7 @@ from pathlib import Path
 
 from evaluator.limits import EvalLimits
 from evaluator.reference import sandbox_policy
-from evaluator.sandbox import SandboxedProcess, child_environment
+from evaluator.sandbox.process import SandboxedProcess, child_environment
 from evaluator.types import Status
 from kernels.candidate import Candidate
 
@@ -35,7 +35,7 @@ def run_preflight(candidate: Candidate, limits: EvalLimits, workroot: Path) -> t
         job.write_text(json.dumps({"candidate_path": str(source), "config": candidate.config.as_dict()}))
         env = child_environment(workdir, {"CUDA_VISIBLE_DEVICES": ""}, limits.cpu_threads)
         policy = replace(sandbox_policy(limits, "cpu"), stage_timeouts={"load": limits.load_timeout_s})
-        proc = SandboxedProcess("evaluator.preflight_child", job, workdir, env, policy)
+        proc = SandboxedProcess("evaluator.child.preflight", job, workdir, env, policy)
         verdict: tuple[Status, str] | None = None
         for message in proc.events():
             status = message.data.get("status")

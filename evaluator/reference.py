@@ -12,16 +12,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from evaluator.child_runtime import map_tensors
+from evaluator.checks.inputs import derive_seed
+from evaluator.checks.probes import PROBES_PER_SHAPE
 from evaluator.errors import ReferenceFailed
-from evaluator.inputs import derive_seed
-from evaluator.isolation import NO_ISOLATION, detect_isolation
 from evaluator.limits import EvalLimits
-from evaluator.messages import ReferenceJob, write_job
-from evaluator.probes import PROBES_PER_SHAPE
-from evaluator.sandbox import SandboxedProcess, SandboxPolicy, child_environment
-from evaluator.timing import TimingPlan, TimingStats, figures_from_message
+from evaluator.sandbox.isolation import NO_ISOLATION, detect_isolation
+from evaluator.sandbox.process import SandboxedProcess, SandboxPolicy, child_environment
+from evaluator.timing.stats import TimingPlan, TimingStats, figures_from_message
 from evaluator.types import DeviceInfo
+from evaluator.wire.messages import ReferenceJob, write_job
+from evaluator.wire.tensor_files import map_tensors
 from kernels.problem import Problem, Shape
 
 
@@ -45,7 +45,7 @@ class ReferenceData:
     init_inputs_path: Path
     model_seed: int
     other_timings: dict[str, list[TimingStats]] = field(default_factory=dict)  # by other methods
-    # Input sets (with expected outputs) no candidate gets before it is timed (``evaluator.probes``).
+    # Input sets (with expected outputs) no candidate gets before it is timed (``evaluator.checks.probes``).
     probes: tuple[ReferenceTrial, ...] = ()
     # Every trial's and probe's expected outputs, by (shape, index): in this process's memory only.
     expected: dict[tuple[str, int], list[Any]] = field(default_factory=dict, repr=False)
@@ -135,7 +135,7 @@ def prepare_reference(
     write_job(job, job_path)
     env = child_environment(directory, device_env(device, interpreted=False), limits.cpu_threads)
     proc = SandboxedProcess(
-        "evaluator.reference_runner",
+        "evaluator.child.reference_runner",
         job_path,
         directory,
         env,

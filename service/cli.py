@@ -117,8 +117,8 @@ def evaluate(
     """Evaluate one candidate against a problem and print its verdict and metrics."""
     import secrets
 
-    from evaluator.devices import check_device_available
     from evaluator.evaluate import Evaluator
+    from evaluator.hardware.devices import check_device_available
     from kernels.candidate import make_candidate, read_candidate_file, read_config_space
     from kernels.problem import load_problem
     from service import render
@@ -213,9 +213,9 @@ def devices(
     as_json: JsonFlag = False,
 ) -> None:
     """Show this machine's devices as measured, the sandbox candidates get here, and the profilers."""
-    from evaluator.devices import discover_devices
-    from evaluator.isolation import NO_ISOLATION, detect_isolation
-    from evaluator.ncu import find_ncu
+    from evaluator.hardware.devices import discover_devices
+    from evaluator.profiling.ncu import find_ncu
+    from evaluator.sandbox.isolation import NO_ISOLATION, detect_isolation
     from service import machine_report
 
     settings = _settings()
@@ -324,6 +324,11 @@ def main() -> None:
     """Entry point: turn Crucible's errors into one message and exit status 2."""
     from pydantic import ValidationError
 
+    from service.shadowing import installed_top_levels, shadowing, shadowing_message
+
+    clash = shadowing_message(shadowing(installed_top_levels()))
+    if clash:
+        err.print(f"[yellow]warning:[/] {escape(clash)}")
     try:
         app()
     except (CrucibleError, ValidationError) as exc:

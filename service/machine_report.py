@@ -10,8 +10,8 @@ from typing import Any
 
 from rich.table import Table
 
-from evaluator.devices import DeviceSpec
-from evaluator.isolation import Isolation
+from evaluator.hardware.devices import DeviceSpec
+from evaluator.sandbox.isolation import Isolation
 from service.render import fmt
 
 

@@ -13,10 +13,10 @@ from pathlib import Path
 
 from agent.loop import SearchEvent, SearchOutcome, run_search
 from agent.offline import OfflineProposer
-from evaluator.devices import check_device_available, slot_devices
 from evaluator.errors import EvaluatorError
 from evaluator.evaluate import Evaluator
 from evaluator.executor import LocalExecutor, MultiDeviceExecutor
+from evaluator.hardware.devices import check_device_available, slot_devices
 from evaluator.limits import EvalLimits
 from kernels.errors import CrucibleError
 from kernels.families import load_families

@@ -20,16 +20,35 @@ class Settings(BaseSettings, EvalLimits):
 
     model_config = SettingsConfigDict(env_prefix="CRUCIBLE_", env_file=None, extra="ignore", frozen=True)
 
-    database_url: str = "sqlite:///crucible.db"
-    api_token: SecretStr | None = None
-    openai_api_key: SecretStr | None = Field(default=None, validation_alias=AliasChoices("OPENAI_API_KEY"))
-    openai_base_url: str | None = Field(default=None, validation_alias=AliasChoices("OPENAI_BASE_URL"))
-    models: Annotated[list[str], NoDecode] = Field(default_factory=list)
-    executor: Literal["local", "ray"] = "local"
-    ray_address: str | None = Field(default=None, validation_alias=AliasChoices("RAY_ADDRESS"))
-    device: str = "cpu"
-    workdir: Path | None = None
-    keep_workdirs: bool = False
+    database_url: str = Field(
+        default="sqlite:///crucible.db",
+        description="SQLAlchemy URL of the store; postgresql+psycopg://... for PostgreSQL",
+    )
+    api_token: SecretStr | None = Field(default=None, description="bearer token the HTTP API requires")
+    openai_api_key: SecretStr | None = Field(
+        default=None, validation_alias=AliasChoices("OPENAI_API_KEY"), description="key for the LLM endpoint"
+    )
+    openai_base_url: str | None = Field(
+        default=None,
+        validation_alias=AliasChoices("OPENAI_BASE_URL"),
+        description="any OpenAI-compatible endpoint (OpenAI, vLLM, SGLang, Ollama, llama.cpp, OpenRouter)",
+    )
+    models: Annotated[list[str], NoDecode] = Field(
+        default_factory=list, description="comma-separated models the LLM proposer uses"
+    )
+    executor: Literal["local", "ray"] = Field(
+        default="local", description="where candidates run: local or ray"
+    )
+    ray_address: str | None = Field(
+        default=None, validation_alias=AliasChoices("RAY_ADDRESS"), description="the Ray cluster to join"
+    )
+    device: str = Field(default="cpu", description="default --device")
+    workdir: Path | None = Field(
+        default=None, description="where evaluation work directories go (a temp dir if unset)"
+    )
+    keep_workdirs: bool = Field(
+        default=False, description="keep each candidate's work directory, for debugging"
+    )
 
     @field_validator("models", mode="before")
     @classmethod

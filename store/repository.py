@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from types import TracebackType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Engine
 from sqlalchemy.engine import URL
@@ -19,7 +19,6 @@ from sqlalchemy.orm import Session
 
 from evaluator.types import EvalResult
 from kernels.candidate import Candidate
-from kernels.problem import Problem
 from store import candidates as _candidates
 from store import queries as _queries
 from store import runs as _runs
@@ -27,6 +26,9 @@ from store.engine import make_engine, normalize_url, session_factory, upgrade, w
 from store.models import CandidateRow
 from store.records import CandidateRecord, RunRecord, RunSummary
 from store.status import RunStatus
+
+if TYPE_CHECKING:  # only its attributes are read: no torch for the store
+    from kernels.problem import Problem
 
 
 class Store:

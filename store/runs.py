@@ -7,16 +7,18 @@ from __future__ import annotations
 
 import hashlib
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Integer, case, func, select
 from sqlalchemy.orm import Session
 
-from kernels.problem import Problem
 from store.errors import RunNotFound
 from store.models import CandidateRow, ProblemRow, RunRow, utcnow
 from store.records import RunRecord, RunSummary, run_record
 from store.status import RunStatus
+
+if TYPE_CHECKING:  # only its attributes are read: no torch for the store
+    from kernels.problem import Problem
 
 MAX_SEED = 2**63 - 1  # runs.seed is a signed 64-bit integer on every backend
 

@@ -13,8 +13,8 @@ import pytest
 
 from evaluator.evaluate import Evaluator
 from evaluator.executor import LocalExecutor
-from evaluator.isolation import detect_isolation
 from evaluator.limits import EvalLimits
+from evaluator.sandbox.isolation import detect_isolation
 from evaluator.types import EvalResult, Status
 from kernels.candidate import make_candidate
 from kernels.problem import load_problem

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import torch
 
-from evaluator.call_guards import mutated_inputs, reused_output_memory
+from evaluator.child.call_guards import mutated_inputs, reused_output_memory
 
 
 def test_untouched_inputs_pass_even_with_nans() -> None:

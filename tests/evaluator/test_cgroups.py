@@ -6,7 +6,7 @@ import os
 import time
 from pathlib import Path
 
-from evaluator.cgroups import remove_stale_groups
+from evaluator.sandbox.cgroups import remove_stale_groups
 
 
 def test_only_old_empty_groups_of_ours_are_removed(tmp_path: Path) -> None:

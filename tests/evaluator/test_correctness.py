@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 import torch
 
-from evaluator import correctness
-from evaluator.correctness import compare_outputs, compare_tensor
+from evaluator.checks import correctness
+from evaluator.checks.correctness import compare_outputs, compare_tensor
 from kernels.problem import Tolerance
 
 TOL = Tolerance(1e-4, 1e-4)

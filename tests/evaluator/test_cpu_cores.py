@@ -12,10 +12,11 @@ from typing import Any
 import pytest
 import torch
 
-from evaluator.child_runtime import send_timing
+from evaluator.child.runtime import send_timing
 from evaluator.evaluate import Evaluator
 from evaluator.limits import EvalLimits
-from evaluator.timing import TimingPlan, TimingStats, figures_from_message, time_cpu, too_many_cores
+from evaluator.timing.loop import time_cpu
+from evaluator.timing.stats import TimingPlan, TimingStats, figures_from_message, too_many_cores
 from evaluator.types import Status
 from kernels.candidate import make_candidate
 from kernels.problem import load_problem
@@ -39,12 +40,18 @@ def _cores_two_threads_get() -> float:
     return cpu / (time.perf_counter() - start)
 
 
+# Two threads must get this much more than the 1.1 cores a candidate is allowed, for a cheat
+# that uses two to show: a second core shared with one other busy process gives them about 1.33.
+ENOUGH_FOR_TWO = 1.25
+
+
 @pytest.fixture
-def second_core_free() -> None:
-    """Two threads must be able to run side by side (one core, or another process on the other,
-    makes the cheat look honest): measured independently of the timing code under test, so a
-    broken count fails. Outside CI a busy machine skips these tests, with the reason. In CI
-    (``CI`` set) they must run: the fixture waits up to a minute for a second core, then fails."""
+def second_core_free() -> float:
+    """What two threads get of this machine now, when that is enough to tell two cores from one
+    (one core, or other processes on the other, make the cheat look honest). It is measured apart
+    from the timing code under test, so a broken count fails. Outside CI a machine too busy for
+    that skips these tests, with the reason. In CI (``CI`` set) they must run: the fixture waits
+    up to a minute for the cores to free up, then fails."""
     in_ci = bool(os.environ.get("CI"))
     if len(os.sched_getaffinity(0)) < 2:
         if in_ci:
@@ -53,14 +60,14 @@ def second_core_free() -> None:
     deadline = time.monotonic() + (60.0 if in_ci else 0.0)
     while True:
         got = _cores_two_threads_get()
-        if got >= 1.6:
-            return
+        if got >= ENOUGH_FOR_TWO:
+            return got
         if time.monotonic() >= deadline:
             break
         time.sleep(2.0)
     if in_ci:
         pytest.fail(f"two torch threads got only {got:.2f} cores for a minute: CI's second core is taken")
-    pytest.skip(f"no second core is free on this machine right now (two threads got {got:.2f})")
+    pytest.skip(f"the second core is too busy right now (two threads got {got:.2f} cores)")
 
 
 @pytest.fixture
@@ -89,14 +96,15 @@ def test_a_call_of_microseconds_reads_one_core_too(one_torch_thread: None) -> No
 
 
 def test_a_call_that_raises_torch_threads_is_seen_using_two_cores(
-    second_core_free: None, one_torch_thread: None
+    second_core_free: float, one_torch_thread: None
 ) -> None:
     def two_threads(inputs: Any) -> Any:
         torch.set_num_threads(2)
         return inputs[0] @ inputs[0]
 
     stats = time_cpu(two_threads, [[torch.randn(768, 768)]], PLAN)
-    assert stats.cores is not None and stats.cores > 1.5, stats
+    # Most of what two threads got just before: well above the one core the reference has.
+    assert stats.cores is not None and stats.cores > min(1.5, 0.9 * second_core_free), stats
     reason = too_many_cores("square", stats, allowed=1)
     assert reason is not None and "CPU cores" in reason
     assert too_many_cores("square", stats, allowed=2) is None
@@ -193,7 +201,7 @@ LIMITS = EvalLimits(
     ("source", "n"), [(MORE_THREADS, 768), (SPLITS_WITH_A_CHILD, 1536)], ids=["threads", "child_process"]
 )
 def test_a_candidate_that_times_faster_on_more_cores_is_rejected(
-    second_core_free: None, source: str, n: int, tmp_path: Path
+    second_core_free: float, source: str, n: int, tmp_path: Path
 ) -> None:
     path = tmp_path / "matmul_problem.py"
     path.write_text(textwrap.dedent(MATMUL_PROBLEM))

@@ -8,9 +8,10 @@ import sys
 import pytest
 import torch
 
-from evaluator.cuda_graph_timing import METHOD, GraphCaptureError, time_cuda_graph
 from evaluator.errors import EvaluatorError
-from evaluator.timing import TimingPlan, time_cuda
+from evaluator.timing.cuda_graph import METHOD, GraphCaptureError, time_cuda_graph
+from evaluator.timing.loop import time_cuda
+from evaluator.timing.stats import TimingPlan
 
 PLAN = TimingPlan(warmup_ms=20.0, budget_ms=200.0, min_samples=10, max_samples=200)
 
@@ -65,8 +66,8 @@ def test_triton_kernel_compiles_before_capture(triton_cache) -> None:
 
 HOST_SYNC_CAPTURE = """
 import torch
-from evaluator.cuda_graph_timing import GraphCaptureError, time_cuda_graph
-from evaluator.timing import TimingPlan
+from evaluator.timing.cuda_graph import GraphCaptureError, time_cuda_graph
+from evaluator.timing.stats import TimingPlan
 x = torch.randn(1024, device="cuda")
 try:
     time_cuda_graph(lambda inputs: inputs[0].sum().item(), [[x]], TimingPlan(warmup_ms=5.0, budget_ms=20.0))
@@ -154,9 +155,9 @@ class ModelNew(torch.nn.Module):
 
 @pytest.mark.gpu
 def test_auto_mode_times_short_shapes_by_graph_and_compares_a_fallback_with_events(tmp_path) -> None:
-    from evaluator.cuda_graph_timing import METHOD
     from evaluator.evaluate import Evaluator
     from evaluator.limits import EvalLimits
+    from evaluator.timing.cuda_graph import METHOD
     from kernels.candidate import make_candidate
     from kernels.problem import load_problem
 

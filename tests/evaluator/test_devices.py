@@ -7,8 +7,8 @@ import shutil
 import pytest
 import torch
 
-from evaluator.clocks import parse_smi_clocks, read_clocks
-from evaluator.devices import (
+from evaluator.hardware.clocks import parse_smi_clocks, read_clocks
+from evaluator.hardware.devices import (
     DeviceSpec,
     discover_devices,
     measure_cpu_copy_gbps,

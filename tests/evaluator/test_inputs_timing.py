@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import torch
 
-from evaluator.inputs import derive_seed, heavy_tailed
-from evaluator.timing import TimingPlan, TimingStats, incomparable, summarize, time_cpu
+from evaluator.checks.inputs import derive_seed, heavy_tailed
+from evaluator.timing.loop import time_cpu
+from evaluator.timing.stats import TimingPlan, TimingStats, incomparable, summarize
 
 
 def test_only_timings_of_one_method_with_positive_medians_make_a_speedup() -> None:
@@ -55,7 +56,7 @@ def test_time_cpu_stages_each_input_set_into_the_same_buffers() -> None:
 
 
 def test_median_stability_rule() -> None:
-    from evaluator.timing import median_is_stable
+    from evaluator.timing.stats import median_is_stable
 
     assert not median_is_stable([1.0] * 5, 0.005), "too few samples to judge"
     assert median_is_stable([10.0, 10.1, 9.9] * 10, 0.005)
@@ -64,7 +65,8 @@ def test_median_stability_rule() -> None:
 
 
 def test_sampling_goes_past_the_budget_until_stable_but_not_forever() -> None:
-    from evaluator.timing import TimingPlan, time_cpu
+    from evaluator.timing.loop import time_cpu
+    from evaluator.timing.stats import TimingPlan
 
     plan = TimingPlan(warmup_ms=0.0, budget_ms=1.0, min_samples=3, max_samples=100_000, max_overrun=20.0)
     stats = time_cpu(lambda inputs: sum(range(200)), [[0]], plan)

@@ -11,14 +11,14 @@ from pathlib import Path
 
 import pytest
 
-from evaluator.isolation import detect_isolation
-from evaluator.landlock import device_paths
+from evaluator.sandbox.isolation import detect_isolation
+from evaluator.sandbox.landlock import device_paths
 
 pytestmark = pytest.mark.skipif(detect_isolation().landlock_abi < 1, reason="Landlock is not available")
 
 PROBE = """
 import sys
-from evaluator import landlock
+from evaluator.sandbox import landlock
 landlock.restrict([sys.argv[1]], shared_memory=sys.argv[2] == "shared")
 def attempt(path, mode):
     try:
@@ -84,7 +84,7 @@ def test_a_child_timed_on_the_cpu_gets_no_gpu_device_nodes(tmp_path: Path) -> No
 def test_only_a_cuda_policy_lets_the_child_open_gpus() -> None:
     from evaluator.limits import EvalLimits
     from evaluator.reference import sandbox_policy
-    from evaluator.sandbox import child_limits_arg
+    from evaluator.sandbox.process import child_limits_arg
 
     assert child_limits_arg(sandbox_policy(EvalLimits(), "cpu")).endswith(":0")
     assert child_limits_arg(sandbox_policy(EvalLimits(), "cuda:1")).endswith(":1")

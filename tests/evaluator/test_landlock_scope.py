@@ -16,14 +16,14 @@ from pathlib import Path
 
 import pytest
 
-from evaluator.isolation import detect_isolation
+from evaluator.sandbox.isolation import detect_isolation
 
 ISOLATION = detect_isolation()
 pytestmark = pytest.mark.skipif(ISOLATION.landlock_abi < 6, reason="Landlock scoping needs ABI 6")
 
 CONNECT = """
 import socket, sys
-from evaluator import landlock
+from evaluator.sandbox import landlock
 landlock.restrict([sys.argv[1]], scope_abstract_sockets=sys.argv[2] == "scoped")
 client = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
 try:

@@ -37,7 +37,7 @@ def _harnesses_under(workroot: Path) -> list[psutil.Process]:
     found = []
     for proc in psutil.process_iter(["cmdline"]):
         cmdline = " ".join(proc.info["cmdline"] or [])
-        if "evaluator.harness" in cmdline and str(workroot) in cmdline:
+        if "evaluator.child.harness" in cmdline and str(workroot) in cmdline:
             found.append(proc)
     return found
 

@@ -8,7 +8,7 @@ import textwrap
 import threading
 from pathlib import Path
 
-from evaluator.leftovers import LeftoverCheck, StrayWork, child_processes
+from evaluator.child.leftovers import LeftoverCheck, StrayWork, child_processes
 
 
 def test_a_thread_running_after_a_timed_call_is_named_even_once_it_has_ended() -> None:
@@ -68,7 +68,7 @@ def test_a_child_process_is_found_even_once_it_has_exited() -> None:
 ORPHANS = textwrap.dedent(
     """
     import subprocess, sys, time
-    from evaluator.leftovers import LeftoverCheck, become_subreaper
+    from evaluator.child.leftovers import LeftoverCheck, become_subreaper
     if sys.argv[1] == "subreaper":
         become_subreaper()
     check = LeftoverCheck()

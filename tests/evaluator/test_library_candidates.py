@@ -12,9 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from evaluator.child_runtime import classify_exception
+from evaluator.child.leftovers import quiet_library_threads
+from evaluator.child.runtime import classify_exception
 from evaluator.evaluate import Evaluator
-from evaluator.leftovers import quiet_library_threads
 from evaluator.limits import EvalLimits
 from evaluator.types import EvalResult, Status
 from kernels.candidate import make_candidate

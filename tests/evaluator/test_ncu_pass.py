@@ -13,10 +13,10 @@ from pathlib import Path
 
 import pytest
 
-from evaluator.isolation import Isolation, detect_isolation
 from evaluator.limits import EvalLimits
-from evaluator.ncu_pass import NcuPass, merge_ncu
-from evaluator.sandbox import SandboxPolicy
+from evaluator.profiling.ncu_pass import NcuPass, merge_ncu
+from evaluator.sandbox.isolation import Isolation, detect_isolation
+from evaluator.sandbox.process import SandboxPolicy
 from kernels.problem import Shape
 
 SAMPLE_CSV = Path(__file__).parent / "ncu_sample.csv"
@@ -67,7 +67,7 @@ def test_profiles_the_target_inside_the_sandbox_and_becomes_the_summary(on_path:
         job, {"PATH": os.environ["PATH"]}, policy(isolation), WIDE, 50.0, None
     )
     argv = (on_path / "argv").read_text()
-    assert "--profile-from-start off" in argv and f"-m evaluator.ncu_target {job}" in argv
+    assert "--profile-from-start off" in argv and f"-m evaluator.child.ncu_target {job}" in argv
     assert argv.rstrip().endswith("--profiler-ipc"), "the target shares ncu's network namespace"
     assert report is not None and "error" not in report
     assert report["shape"] == "wide" and report["source"] == "ncu"
@@ -93,7 +93,7 @@ def test_a_failure_is_reported_once_then_the_pass_stays_off(on_path: Path) -> No
 @pytest.mark.gpu
 def test_real_ncu_profiles_a_passing_candidate(tmp_path: Path) -> None:
     from evaluator.evaluate import Evaluator
-    from evaluator.ncu import find_ncu
+    from evaluator.profiling.ncu import find_ncu
     from kernels.candidate import make_candidate
     from kernels.problem import load_problem
 

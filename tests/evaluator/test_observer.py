@@ -6,14 +6,14 @@ from pathlib import Path
 
 import torch
 
-from evaluator.child_runtime import load_tensors, save_tensors
-from evaluator.messages import Message
+from evaluator.checks.probes import ProbeCall
+from evaluator.checks.spot_checks import gather_spots, positions_path, probe_positions_path
 from evaluator.observer import CandidateObserver
-from evaluator.probes import ProbeCall
 from evaluator.reference import ReferenceData, ReferenceTrial
-from evaluator.spot_checks import gather_spots, positions_path, probe_positions_path
-from evaluator.timing import TimingStats
+from evaluator.timing.stats import TimingStats
 from evaluator.types import DeviceInfo, Status
+from evaluator.wire.messages import Message
+from evaluator.wire.tensor_files import load_tensors, save_tensors
 from kernels.problem import Shape, Tolerance
 
 TRIALS = 3

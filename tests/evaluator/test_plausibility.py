@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from evaluator.checks.plausibility import implausibility, settle, verification_limits
 from evaluator.limits import EvalLimits
-from evaluator.plausibility import implausibility, settle, verification_limits
 from evaluator.types import EvalResult, ShapeMetrics, Stage, Status
 
 

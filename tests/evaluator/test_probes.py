@@ -1,4 +1,4 @@
-"""The verdict on calls made on never-seen inputs after timing (``evaluator.probes``)."""
+"""The verdict on calls made on never-seen inputs after timing (``evaluator.checks.probes``)."""
 
 from __future__ import annotations
 
@@ -8,9 +8,10 @@ from pathlib import Path
 import pytest
 import torch
 
-from evaluator.deliveries import deliver
-from evaluator.probes import LOCAL_SAMPLES, PROBES_PER_SHAPE, ProbeCall, drift_reason, reuse_reason
-from evaluator.timing import CPU_METHOD, time_probe
+from evaluator.checks.probes import LOCAL_SAMPLES, PROBES_PER_SHAPE, ProbeCall, drift_reason, reuse_reason
+from evaluator.timing.loop import time_probe
+from evaluator.timing.stats import CPU_METHOD
+from evaluator.wire.deliveries import deliver
 
 
 def calls(*pairs: tuple[float, float]) -> list[ProbeCall]:

@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 import torch
 
-from evaluator.ncu import build_ncu_command, ncu_available, ncu_report, parse_ncu_csv
-from evaluator.profile_report import (
+from evaluator.profiling.ncu import build_ncu_command, ncu_available, ncu_report, parse_ncu_csv
+from evaluator.profiling.report import (
     SUMMARY_LIMIT,
     KernelTime,
     ProfileReport,
@@ -16,8 +16,8 @@ from evaluator.profile_report import (
     short_kernel_name,
     summary_line,
 )
-from evaluator.profiler import profile_call
-from evaluator.roofline import DevicePeak, peak_for
+from evaluator.profiling.roofline import DevicePeak, peak_for
+from evaluator.profiling.torch_profiler import profile_call
 
 H100 = DevicePeak(memory_gbps=3350.0, tflops_fp32=67.0, tflops_fp16=989.0)
 

@@ -16,8 +16,8 @@ import psutil
 import pytest
 
 from evaluator.evaluate import Evaluator
-from evaluator.isolation import detect_isolation
 from evaluator.limits import EvalLimits
+from evaluator.sandbox.isolation import detect_isolation
 from evaluator.types import Status
 from kernels.candidate import make_candidate
 from kernels.problem import load_problem

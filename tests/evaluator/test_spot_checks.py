@@ -1,11 +1,11 @@
-"""Timed outputs checked at positions drawn after the call (``evaluator.spot_checks``)."""
+"""Timed outputs checked at positions drawn after the call (``evaluator.checks.spot_checks``)."""
 
 from __future__ import annotations
 
 import torch
 
-from evaluator.correctness import reference_scale
-from evaluator.spot_checks import SPOT_POSITIONS, compare_spots, draw_positions, gather_spots
+from evaluator.checks.correctness import reference_scale
+from evaluator.checks.spot_checks import SPOT_POSITIONS, compare_spots, draw_positions, gather_spots
 from kernels.problem import Tolerance
 
 TOLERANCES = {"float32": Tolerance(1e-5, 1e-4), "int64": Tolerance(0.0, 0.0)}

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from evaluator.static_gate import check_source
+from evaluator.checks.static_gate import check_source
 from evaluator.types import Status
 
 HONEST = (

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from evaluator.child_runtime import load_tensors, save_outputs, save_tensors
+from evaluator.wire.tensor_files import load_tensors, save_outputs, save_tensors
 
 
 def test_saved_tensors_load_back_exactly(tmp_path: Path) -> None:

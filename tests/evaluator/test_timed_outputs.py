@@ -6,8 +6,9 @@ import random
 
 import torch
 
-from evaluator.call_guards import TimedOutputSampler
-from evaluator.timing import TimingPlan, time_call
+from evaluator.child.call_guards import TimedOutputSampler
+from evaluator.timing.methods import time_call
+from evaluator.timing.stats import TimingPlan
 
 
 def test_one_output_per_input_set_and_every_forced_one() -> None:

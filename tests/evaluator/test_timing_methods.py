@@ -10,17 +10,11 @@ from typing import Any
 
 import pytest
 
-from evaluator import cuda_graph_timing, timing
-from evaluator.child_runtime import send_timing
-from evaluator.timing import (
-    TimingPlan,
-    TimingStats,
-    figures_from_message,
-    incomparable,
-    same_method,
-    shape_method,
-    time_call,
-)
+from evaluator.child.runtime import send_timing
+from evaluator.timing import cuda_graph as cuda_graph_timing
+from evaluator.timing import methods as timing_methods
+from evaluator.timing.methods import shape_method, time_call
+from evaluator.timing.stats import TimingPlan, TimingStats, figures_from_message, incomparable, same_method
 
 EVENTS = "cuda_events_l2_flush"
 GRAPH = cuda_graph_timing.METHOD
@@ -40,8 +34,8 @@ def stand_in_timers(monkeypatch: pytest.MonkeyPatch, event_us: float, capturable
             raise cuda_graph_timing.GraphCaptureError("the call cannot be captured in a CUDA graph")
         return TimingStats(event_us - 1.0, 0.05, 50, GRAPH)
 
-    monkeypatch.setattr(timing, "time_cuda", events)
-    monkeypatch.setattr(cuda_graph_timing, "time_cuda_graph", graph)
+    monkeypatch.setattr(timing_methods, "time_cuda", events)
+    monkeypatch.setattr(timing_methods, "time_cuda_graph", graph)
     return calls
 
 

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from evaluator.isolation import detect_isolation
-from evaluator.ncu import find_ncu
+from evaluator.profiling.ncu import find_ncu
+from evaluator.sandbox.isolation import detect_isolation
 
 
 def test_json_describes_the_cpu_with_a_measured_bandwidth_and_the_real_sandbox(crucible) -> None:  # type: ignore[no-untyped-def]

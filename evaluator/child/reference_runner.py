@@ -1,0 +1,80 @@
+"""The reference's process: build every trial's inputs, compute expected outputs, time the reference.
+
+Run as ``python -m evaluator.child.reference_runner JOB_JSON MESSAGE_FD LIMITS``. No candidate code
+runs here, so the reference's timing is never disturbed by a candidate.
+"""
+
+from __future__ import annotations
+
+import sys
+import traceback
+from pathlib import Path
+from typing import Any
+
+from evaluator.sandbox.confine import apply_child_limits
+from evaluator.wire.messages import Channel, ReferenceJob, read_reference_job
+
+
+def run(job: ReferenceJob, channel: Channel) -> None:
+    import torch
+
+    from evaluator.checks.correctness import reference_scale
+    from evaluator.checks.inputs import heavy_tailed
+    from evaluator.child import runtime as rt
+    from evaluator.timing.methods import time_call
+    from evaluator.timing.stats import TimingPlan
+    from evaluator.wire import tensor_files
+    from kernels.problem import import_problem_module
+
+    torch.set_num_threads(job.cpu_threads)
+    device = "cuda:0" if job.device.startswith("cuda") else "cpu"
+    channel.send("device", info=rt.device_info(job.device).to_dict())
+    module = import_problem_module(Path(job.problem_path), job.overrides)
+    out = Path(job.out_dir)
+    init_inputs = list(module.get_init_inputs())
+    tensor_files.save_tensors(init_inputs, out / "init_inputs.pt")
+    torch.manual_seed(job.model_seed)
+    model = module.Model(*init_inputs).to(device).eval()
+
+    def call(inputs: Any) -> Any:
+        with torch.no_grad():
+            return model(*inputs)
+
+    channel.send("stage", stage="reference")
+    for shape in job.shapes:
+        name, sizes = shape["name"], shape["sizes"]
+        input_sets = []
+        for index, seed in enumerate(job.trial_seeds[name]):
+            torch.manual_seed(seed)
+            inputs = list(module.get_inputs(**sizes))
+            if index in job.heavy_tail_trials:
+                inputs = heavy_tailed(inputs, seed)
+            tensor_files.save_tensors(inputs, out / f"inputs_{name}_{index}.pt")
+            on_device = rt.to_device(inputs, device)
+            with rt.PeakMemory(device) as peak:
+                result = call(on_device)
+            try:
+                outputs = rt.plain_outputs(result)
+            except rt.NotPlainOutput as exc:
+                raise RuntimeError(f"the reference Model {exc}") from None
+            tensor_files.save_outputs(outputs, Path(job.expected_dir) / f"expected_{name}_{index}.pt")
+            input_sets.append(on_device)
+            scales = [reference_scale(o) for o in outputs]  # once here, for every candidate's spot checks
+            channel.send("trial", shape=name, index=index, peak_mem_bytes=peak.peak_bytes, scales=scales)
+        rt.send_timing(channel, name, time_call(device, call, input_sets, TimingPlan(**job.timing)))
+    channel.send("stage", stage="done")
+
+
+def main(argv: list[str]) -> int:
+    job_path, fd, limits = argv[1], int(argv[2]), argv[3]
+    apply_child_limits(limits, str(Path(job_path).parent))
+    channel = Channel(fd)
+    try:
+        run(read_reference_job(Path(job_path)), channel)
+    except Exception as exc:  # the process boundary
+        channel.send("error", reason=f"{type(exc).__name__}: {exc}", traceback=traceback.format_exc()[-3000:])
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))
