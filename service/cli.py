@@ -112,6 +112,9 @@ def evaluate(
     ] = None,
     size: SizeOpt = None,
     seed: Annotated[int | None, typer.Option(help="Secret seed for the trials (default: random).")] = None,
+    verbose: Annotated[
+        bool, typer.Option("--verbose", "-v", help="Also show samples, timer, memory, bandwidth and cores.")
+    ] = False,
     as_json: JsonFlag = False,
 ) -> None:
     """Evaluate one candidate against a problem and print its verdict and metrics."""
@@ -149,6 +152,8 @@ def evaluate(
         out.print(f"{render.status_text(result)} at stage {result.stage.value}: {result.reason}")
         if result.shapes:
             out.print(render.shapes_table(result))
+            if verbose:
+                out.print(render.shape_details_table(result))
         out.print(f"speedup: {render.speedup_text(result)} on {target} (config: {cand.config})")
         if result.profile:
             out.print(f"profile: {escape(result.profile['summary'])}")

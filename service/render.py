@@ -42,34 +42,65 @@ def status_text(result: EvalResult | None) -> str:
     return f"[{style}]{result.status.value}[/]"
 
 
+def duration_text(us: float | None) -> str:
+    """A time with its unit, three significant figures: ``8.12 µs``, ``243 µs``, ``1.91 ms``, ``2.4 s``."""
+    if us is None:
+        return "-"
+    if abs(us) < 1e3:
+        return f"{us:.3g} µs"
+    if abs(us) < 1e6:
+        return f"{us / 1e3:.3g} ms"
+    return f"{us / 1e6:.3g} s"
+
+
+def bytes_text(n: int | None) -> str:
+    if n is None:
+        return "-"
+    for unit, size in (("GB", 1e9), ("MB", 1e6), ("kB", 1e3)):
+        if n >= size:
+            return f"{n / size:.3g} {unit}"
+    return f"{n} B"
+
+
+def _figure_table(title: str, columns: tuple[str, ...]) -> Table:
+    """Figures never wrap or get cut; only the shape's name may fold."""
+    table = Table(title=title, title_justify="left")
+    table.add_column(columns[0], overflow="fold")
+    for column in columns[1:]:
+        table.add_column(column, justify="right", no_wrap=True)
+    return table
+
+
 def shapes_table(result: EvalResult) -> Table:
-    table = Table(title="Per-shape metrics", title_justify="left")
-    for column in (
-        "shape",
-        "median us",
-        "IQR us",
-        "samples",
-        "timed by",
-        "ref us",
-        "speedup",
-        "max abs err",
-        "peak mem",
-        "GB/s",
-        "cores",
-    ):
-        table.add_column(column, justify="right" if column != "shape" else "left")
+    """The figures a reader needs first, whole at 100 columns: time, spread, reference, speedup, error."""
+    table = _figure_table(
+        "Per-shape metrics", ("shape", "median", "IQR", "reference", "speedup", "max abs err")
+    )
     for s in result.shapes:
         table.add_row(
-            s.shape,
-            fmt(s.median_us),
-            fmt(s.iqr_us),
-            str(s.samples),
-            TIMERS.get(s.timing_method or "", s.timing_method or "-"),
-            fmt(s.ref_median_us),
+            escape(s.shape),
+            duration_text(s.median_us),
+            duration_text(s.iqr_us),
+            duration_text(s.ref_median_us),
             "interpreted" if s.interpreted else fmt(s.speedup, ".2f", "x"),
             fmt(s.max_abs_err, ".2e"),
-            fmt(s.peak_mem_bytes / 1e6 if s.peak_mem_bytes is not None else None, ".2f", " MB"),
+        )
+    return table
+
+
+def shape_details_table(result: EvalResult) -> Table:
+    """The secondary figures, for ``--verbose``: how each shape was timed and what it used."""
+    table = _figure_table(
+        "Per-shape details", ("shape", "samples", "timed by", "peak mem", "GB/s", "TFLOP/s", "cores")
+    )
+    for s in result.shapes:
+        table.add_row(
+            escape(s.shape),
+            str(s.samples),
+            TIMERS.get(s.timing_method or "", s.timing_method or "-"),
+            bytes_text(s.peak_mem_bytes),
             fmt(s.achieved_gbps, ".1f"),
+            fmt(s.achieved_tflops, ".3g"),
             fmt(s.cpu_cores, ".2f"),
         )
     return table
@@ -159,8 +190,8 @@ def candidates_table(records: list[CandidateRecord], title: str) -> Table:
     table.add_column("id", no_wrap=True)
     table.add_column("candidate", overflow="fold", min_width=16, ratio=2)
     table.add_column("status", no_wrap=True)
-    for column in ("speedup", "µs", "max err"):
-        table.add_column(column, justify="right", min_width=7)
+    for column in ("speedup", "time", "max err"):
+        table.add_column(column, justify="right", min_width=7, no_wrap=True)
     table.add_column("reason", overflow="fold", min_width=8, ratio=1)
     for c in records:
         r = c.result
@@ -169,7 +200,7 @@ def candidates_table(records: list[CandidateRecord], title: str) -> Table:
             f"{escape(c.family)} ({c.language.value})\n[dim]{escape(str(c.config))}[/dim]",
             status_text(r),
             speedup_text(r),
-            fmt(r.latency_us if r else None),
+            duration_text(r.latency_us if r else None),
             fmt(r.max_error if r else None, ".1e"),
             "" if r is None or r.ok else escape(r.reason[:80]),
         )
