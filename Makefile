@@ -12,7 +12,7 @@ RUN_BUDGET  ?= 24
 RUN_DEVICE  ?= $(if $(HAS_CUDA),cuda:0,cpu)
 EXPORT_DIR  ?= exported/$(RUN_PROBLEM)
 
-.PHONY: run test lint typecheck unit install clean gpu-bench gpu-bench-system
+.PHONY: run test test-fast lint typecheck unit install clean gpu-bench gpu-bench-system
 
 $(STAMP): pyproject.toml Makefile
 	python3 -m venv $(VENV)
@@ -41,6 +41,10 @@ unit: $(STAMP)
 	$(PY) -m pytest -q
 
 test: $(STAMP) lint typecheck unit
+
+# The inner loop: the tests not marked slow (no whole optimizations, no full adversarial suite).
+test-fast: $(STAMP)
+	$(PY) -m pytest -q -m "not slow"
 
 # On a machine with a GPU: the GPU tests (the adversarial verdicts among them), timing fidelity,
 # where one evaluation's time goes, evaluator overhead, the probes' honest ratios, then whole

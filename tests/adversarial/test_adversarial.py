@@ -18,6 +18,8 @@ from evaluator.types import EvalResult, Status
 from kernels.candidate import make_candidate
 from kernels.problem import load_problem
 
+pytestmark = pytest.mark.slow  # every adversarial case through the real evaluator
+
 ExpectedStatus = Callable[[Path], Status]
 
 CASES = Path(__file__).parent / "cases"

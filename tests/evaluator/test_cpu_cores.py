@@ -200,6 +200,7 @@ LIMITS = EvalLimits(
 @pytest.mark.parametrize(
     ("source", "n"), [(MORE_THREADS, 768), (SPLITS_WITH_A_CHILD, 1536)], ids=["threads", "child_process"]
 )
+@pytest.mark.slow
 def test_a_candidate_that_times_faster_on_more_cores_is_rejected(
     second_core_free: float, source: str, n: int, tmp_path: Path
 ) -> None:

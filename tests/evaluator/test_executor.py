@@ -27,6 +27,7 @@ def evaluators(tmp_path: Path, problem: Problem, devices: list[str]) -> list[Eva
     ]
 
 
+@pytest.mark.slow
 def test_gate_verdicts_never_take_a_slot_and_slots_run_in_parallel(
     tmp_path: Path, abs_problem: Problem
 ) -> None:

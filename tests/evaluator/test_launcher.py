@@ -10,6 +10,7 @@ import time
 from pathlib import Path
 
 import psutil
+import pytest
 
 from kernels.problem import Problem
 
@@ -58,6 +59,7 @@ def _wait_for(predicate, timeout_s: float) -> bool:  # type: ignore[no-untyped-d
     return False
 
 
+@pytest.mark.slow
 def test_a_spinning_candidate_dies_with_its_evaluator(abs_problem: Problem, tmp_path: Path) -> None:
     problem = tmp_path / "abs_problem.py"  # written by the fixture
     workroot = tmp_path / "work"

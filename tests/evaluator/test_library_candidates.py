@@ -87,6 +87,7 @@ def test_tqdm_starts_no_monitor_thread_once_quieted(monkeypatch: pytest.MonkeyPa
     assert "tqdm_monitor" not in [t.name for t in threading.enumerate()]
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(shutil.which("g++") is None, reason="Inductor needs a C++ compiler")
 def test_a_torch_compile_candidate_is_accepted(tmp_path: Path) -> None:
     result = _evaluate_on_bias_gelu(COMPILED, tmp_path)

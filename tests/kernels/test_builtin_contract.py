@@ -15,6 +15,8 @@ from kernels.candidate import Language, make_candidate
 from kernels.families import load_families
 from kernels.problem import builtin_names, load_problem
 
+pytestmark = pytest.mark.slow  # every family of every built-in problem
+
 LIMITS = EvalLimits(warmup_ms=1.0, timing_budget_ms=5.0, min_samples=2, max_samples=5, interpreted_samples=1)
 
 

@@ -15,6 +15,8 @@ from pathlib import Path
 
 import pytest
 
+pytestmark = pytest.mark.slow  # whole optimizations in subprocesses
+
 PROBLEM = """
 import torch
 
