@@ -145,6 +145,10 @@ class Evaluator:
         try:
             observed, exit_info, stage = self._run_child(candidate, reference, workdir, interpreted, clock)
             status, reason = self._verdict(observed, exit_info, stage)
+            # Too many cores is a verdict once seen twice: here, and again in a fresh process.
+            crowded = "; ".join(observed.crowded.values()) if status is Status.OK else ""
+            if crowded and not self.limits.reverify:
+                status, reason = Status.REJECTED, crowded
             if status is Status.OK and not interpreted:
                 clock.enter("ncu")
                 ncu_report = self._ncu_pass(observed, reference, workdir)
@@ -173,8 +177,9 @@ class Evaluator:
         drift = "; ".join(observed.drifts.values()) if status is Status.OK else ""
         if drift and not self.limits.reverify:
             return replace(result, suspect=True, verification=f"timing not borne out ({drift})")
-        why = implausibility(result, self.limits.max_plausible_speedup) if self.limits.reverify else None
-        why = why or drift or None
+        if not self.limits.reverify:  # a verification run, or a user who turned it off: this is final
+            return result
+        why = crowded or implausibility(result, self.limits.max_plausible_speedup) or drift
         return self._reverify(candidate, result, why) if why else result
 
     def _reverify(self, candidate: Candidate, flagged: EvalResult, why: str) -> EvalResult:

@@ -58,6 +58,8 @@ class CandidateObserver:
     probe_calls: dict[str, list[ProbeCall]] = field(default_factory=dict)
     # Shapes whose timed median the probe loops did not bear out (``evaluator.checks.probes.drift_reason``).
     drifts: dict[str, str] = field(default_factory=dict)
+    # Shapes whose timed calls kept more cores busy than the reference had (``too_many_cores``).
+    crowded: dict[str, str] = field(default_factory=dict)
     _figures: dict[str, list[TimingStats]] = field(default_factory=dict, repr=False)
     done: bool = False
     _positions: dict[str, dict[int, list[torch.Tensor]]] = field(default_factory=dict, repr=False)
@@ -120,8 +122,8 @@ class CandidateObserver:
             stats = figures[0]
             self.timings[shape], self._figures[shape] = stats, figures
             crowded = too_many_cores(shape, stats, self.allowed_cores) if self.allowed_cores else None
-            if crowded:
-                self.verdict = (Status.REJECTED, crowded)
+            if crowded:  # measured again in a fresh process before it is a verdict (Evaluator.evaluate)
+                self.crowded[shape] = crowded
         elif event == "profile":
             report = data["report"]
             if not isinstance(report, dict) or not isinstance(report.get("summary"), str):

@@ -6,6 +6,7 @@ import os
 import resource
 import textwrap
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -46,17 +47,32 @@ ENOUGH_FOR_TWO = 1.25
 
 
 @pytest.fixture
-def second_core_free() -> float:
+def second_core_free() -> Iterator[float]:
     """What two threads get of this machine now, when that is enough to tell two cores from one
     (one core, or other processes on the other, make the cheat look honest). It is measured apart
-    from the timing code under test, so a broken count fails. Outside CI a machine too busy for
-    that skips these tests, with the reason. In CI (``CI`` set) they must run: the fixture waits
-    up to a minute for the cores to free up, then fails."""
+    from the timing code under test, so a broken count fails.
+
+    Where it may (as root), the test first raises its own scheduling priority, which the
+    evaluator's processes inherit, so that ordinary background load does not decide it. Outside
+    CI a machine still too busy skips these tests, with the reason. In CI (``CI`` set) they must
+    run: the fixture waits up to a minute for the cores to free up, then fails."""
     in_ci = bool(os.environ.get("CI"))
     if len(os.sched_getaffinity(0)) < 2:
         if in_ci:
             pytest.fail("CI must give the tests two CPU cores; this process may use one")
         pytest.skip("needs two CPU cores")
+    niceness = os.getpriority(os.PRIO_PROCESS, 0)
+    try:
+        os.setpriority(os.PRIO_PROCESS, 0, niceness - 10)
+    except PermissionError:
+        pass  # an ordinary user may not: the load decides, as below
+    try:
+        yield _wait_for_two_cores(in_ci)
+    finally:
+        os.setpriority(os.PRIO_PROCESS, 0, niceness)  # lowering our own priority needs no privilege
+
+
+def _wait_for_two_cores(in_ci: bool) -> float:
     deadline = time.monotonic() + (60.0 if in_ci else 0.0)
     while True:
         got = _cores_two_threads_get()
@@ -93,6 +109,14 @@ def test_a_call_of_microseconds_reads_one_core_too(one_torch_thread: None) -> No
     stats = time_cpu(lambda inputs: inputs[0].abs(), [[torch.randn(4, 4)]], PLAN)
     assert stats.median_us < 50
     assert too_many_cores("tiny", stats, allowed=1) is None, stats
+
+
+@pytest.fixture
+def two_cores() -> None:
+    if len(os.sched_getaffinity(0)) < 2:
+        if os.environ.get("CI"):
+            pytest.fail("CI must give the tests two CPU cores; this process may use one")
+        pytest.skip("needs two CPU cores")
 
 
 def test_a_call_that_raises_torch_threads_is_seen_using_two_cores(
@@ -201,9 +225,13 @@ LIMITS = EvalLimits(
     ("source", "n"), [(MORE_THREADS, 768), (SPLITS_WITH_A_CHILD, 1536)], ids=["threads", "child_process"]
 )
 @pytest.mark.slow
-def test_a_candidate_that_times_faster_on_more_cores_is_rejected(
-    second_core_free: float, source: str, n: int, tmp_path: Path
+def test_a_candidate_that_times_faster_on_more_cores_never_keeps_that_speedup(
+    two_cores: None, source: str, n: int, tmp_path: Path
 ) -> None:
+    """Rejected where it gets the second core, here and again in a fresh process. On a machine
+    too busy to give it one (the candidate's cgroup competes with the load as an equal, whatever
+    its priority), it gains nothing from asking, and passes with the one core it had: either
+    way no speedup from cores is ever reported."""
     path = tmp_path / "matmul_problem.py"
     path.write_text(textwrap.dedent(MATMUL_PROBLEM))
     problem = load_problem(path, {"n": n})
@@ -212,5 +240,32 @@ def test_a_candidate_that_times_faster_on_more_cores_is_rejected(
         result = evaluator.evaluate(make_candidate(source))
     finally:
         evaluator.close()
-    assert result.status is Status.REJECTED, result.reason
-    assert "CPU cores busy" in result.reason
+    if result.status is Status.REJECTED:
+        assert "CPU cores busy" in result.reason, result.reason
+        return
+    assert result.ok, result.reason
+    reported = [s.cpu_cores for s in result.shapes]
+    assert all(c is not None and c <= 1.1 for c in reported), (reported, result.verification)
+
+
+def test_a_sampling_window_too_short_to_judge_carries_no_core_figure(one_torch_thread: None) -> None:
+    """Five calls of microseconds are a few hundred µs of wall time: one scheduler tick decides
+    their ratio, so no figure is kept and no verdict rests on it."""
+    stats = time_cpu(lambda inputs: inputs[0].abs(), [[torch.randn(4, 4)]], TimingPlan(0, 0, 2, 5))
+    assert stats.samples <= 5 and stats.cores is None
+
+
+def test_too_many_cores_is_measured_again_before_it_is_a_verdict(tmp_path: Path) -> None:
+    """One crowded figure defers the verdict to a fresh process (``Evaluator.evaluate``)."""
+    from evaluator.observer import CandidateObserver
+    from evaluator.wire.messages import Message
+
+    observer = CandidateObserver(
+        reference=None,  # type: ignore[arg-type]  # timing messages never read the reference
+        outputs_dir=tmp_path,
+        tolerance=lambda _: None,  # type: ignore[arg-type,return-value]
+        allowed_cores=1,
+    )
+    figures = {"median_us": 90.0, "iqr_us": 1.0, "samples": 40, "method": "cpu_perf_counter", "cores": 1.9}
+    assert not observer.handle(Message("timing", {"shape": "square", **figures}))
+    assert observer.verdict is None and "1.90 CPU cores" in observer.crowded["square"]
