@@ -21,11 +21,12 @@ from evaluator.checks.probes import probe_input_path
 from evaluator.checks.spot_checks import positions_path
 from evaluator.checks.static_gate import check_source
 from evaluator.limits import EvalLimits
+from evaluator.metrics import shape_metrics, speedup_note
 from evaluator.observer import CandidateObserver
 from evaluator.phases import PhaseClock
 from evaluator.preflight import run_preflight
 from evaluator.profiling.ncu_pass import NcuPass, merge_ncu
-from evaluator.profiling.roofline import peak_for, throughput
+from evaluator.profiling.roofline import peak_for
 from evaluator.reference import (
     ReferenceData,
     device_env,
@@ -35,7 +36,7 @@ from evaluator.reference import (
 )
 from evaluator.sandbox.process import ChildExit, SandboxedProcess, SandboxPolicy, child_environment
 from evaluator.timing.methods import shape_method
-from evaluator.timing.stats import TimingPlan, incomparable, same_method
+from evaluator.timing.stats import TimingPlan
 from evaluator.types import DeviceInfo, EvalResult, ShapeMetrics, Stage, Status
 from evaluator.wire.messages import CandidateJob, TimingSpec, TrialSpec, write_job
 from evaluator.wire.shared_inputs import inputs_for_candidate, share_inputs
@@ -157,9 +158,9 @@ class Evaluator:
             if not self.keep_workdirs:
                 shutil.rmtree(workdir, ignore_errors=True)
                 shutil.rmtree(self._probe_dir(workdir), ignore_errors=True)
-        shapes = self._metrics(observed, reference, interpreted) if status is Status.OK else ()
+        shapes = shape_metrics(observed, reference, interpreted) if status is Status.OK else ()
         if shapes:
-            reason += _speedup_note(observed, reference)
+            reason += speedup_note(observed, reference)
         result = self._result(
             status,
             STAGE_OF.get(stage, Stage.LOAD),
@@ -338,59 +339,6 @@ class Evaluator:
                 return Status.REJECTED, f"reported done without results for {missing}"
             return Status.OK, f"matches the reference on every trial and {observed.timed_checks} timed calls"
         return _death_status(exit_info.returncode, stage, exit_info)
-
-    def _metrics(
-        self, observed: CandidateObserver, reference: ReferenceData, interpreted: bool
-    ) -> tuple[ShapeMetrics, ...]:
-        device = observed.device or reference.device
-        peak = peak_for(device.name) if device.kind == "cuda" else None
-        metrics = []
-        for shape in reference.shapes:
-            timing = observed.timings[shape.name]
-            ref_timing = same_method(timing, reference.figures(shape.name))
-            comparisons = observed.comparisons[shape.name]
-            speed = (
-                None if interpreted else throughput(timing.median_us, shape.flops, shape.bytes_moved, peak)
-            )
-            metrics.append(
-                ShapeMetrics(
-                    shape=shape.name,
-                    median_us=timing.median_us,
-                    iqr_us=timing.iqr_us,
-                    samples=timing.samples,
-                    max_abs_err=max(c.max_abs_err or 0.0 for c in comparisons),
-                    max_rel_err=max(c.max_rel_err or 0.0 for c in comparisons),
-                    peak_mem_bytes=observed.peaks.get(shape.name),
-                    ref_median_us=ref_timing.median_us,
-                    ref_iqr_us=ref_timing.iqr_us,
-                    speedup=(
-                        None
-                        if interpreted or incomparable(timing, ref_timing)
-                        else ref_timing.median_us / timing.median_us
-                    ),
-                    achieved_gbps=speed.gbps if speed else None,
-                    achieved_tflops=speed.tflops if speed else None,
-                    peak_fraction=speed.peak_fraction if speed else None,
-                    interpreted=interpreted,
-                    timing_method=timing.method,
-                    cpu_cores=timing.cores,
-                )
-            )
-        return tuple(metrics)
-
-
-def _speedup_note(observed: CandidateObserver, reference: ReferenceData) -> str:
-    """The shapes that get no speedup although they were timed, and why (see ``incomparable``)."""
-    reasons = []
-    for name, timing in observed.timings.items():
-        why = (
-            incomparable(timing, same_method(timing, reference.figures(name)))
-            if name in reference.timings
-            else None
-        )
-        if why:
-            reasons.append(f"{name}: {why}")
-    return f"; no speedup for {'; '.join(reasons)}" if reasons else ""
 
 
 def _death_status(code: int | None, stage: str, exit_info: ChildExit) -> tuple[Status, str]:

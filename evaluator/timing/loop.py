@@ -144,12 +144,10 @@ def time_cuda(
     """Time ``call`` on the current CUDA device with events, an L2 flush and a full-device sync."""
     import torch
 
-    flush = l2_flush_buffer()
-    torch.cuda.synchronize()
+    measure, method = _sampler("cuda", call)
     _warm_up(call, input_sets, plan)
     torch.cuda.synchronize()
-    measure = functools.partial(cuda_sample, flush, call)
-    return summarize(_sample(measure, input_sets, plan, on_sample), CUDA_METHOD)
+    return summarize(_sample(measure, input_sets, plan, on_sample), method)
 
 
 def time_probe(
