@@ -35,7 +35,7 @@ from evaluator.hardware.devices import cpu_name
 from evaluator.limits import EvalLimits
 from evaluator.phases import describe as describe_phases
 from evaluator.sandbox.process import SandboxedProcess
-from evaluator.wire.messages import Message
+from evaluator.wire.messages import ChildMessage, Malformed, StageEntered
 from kernels.candidate import make_candidate
 from kernels.problem import load_problem
 
@@ -51,11 +51,12 @@ def stamp_messages(console: Console) -> None:
     """Wrap every child's message stream so each message prints with its time since the first read."""
     unstamped = SandboxedProcess.events
 
-    def stamped(process: SandboxedProcess) -> Iterator[Message]:
+    def stamped(process: SandboxedProcess) -> Iterator[ChildMessage | Malformed]:
         started = time.monotonic()
         for message in unstamped(process):
-            keys = message.data.get("stage") or ",".join(sorted(message.data))[:80]
-            console.print(f"  {time.monotonic() - started:7.2f} s  {message.event:<16} {keys}")
+            kind = message.kind if isinstance(message, Malformed) else message.KIND
+            what = message.stage.value if isinstance(message, StageEntered) else type(message).__name__
+            console.print(f"  {time.monotonic() - started:7.2f} s  {kind:<16} {what}")
             yield message
         console.print(f"  {time.monotonic() - started:7.2f} s  (stream closed)")
 

@@ -13,7 +13,6 @@ import threading
 import time
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
 
 from evaluator.checks.inputs import derive_seed
 from evaluator.checks.plausibility import implausibility, settle, verification_limits
@@ -37,13 +36,15 @@ from evaluator.reference import (
 from evaluator.sandbox.process import ChildExit, SandboxedProcess, SandboxPolicy, child_environment
 from evaluator.timing.methods import shape_method
 from evaluator.timing.stats import TimingPlan
-from evaluator.types import DeviceInfo, EvalResult, ShapeMetrics, Stage, Status
-from evaluator.wire.messages import CandidateJob, TimingSpec, TrialSpec, write_job
+from evaluator.types import DeviceInfo, EvalResult, NcuReport, ShapeMetrics, Stage, Status
+from evaluator.wire.jobs import CandidateJob, ChildLimits, TimingSpec, TrialSpec, write_job
+from evaluator.wire.messages import StageEntered
 from evaluator.wire.shared_inputs import inputs_for_candidate, share_inputs
 from kernels.candidate import Candidate, Language
 from kernels.problem import Problem
 
-STAGE_OF = {"load": Stage.LOAD, "correctness": Stage.CORRECTNESS, "timing": Stage.TIMING, "done": Stage.DONE}
+# The stages a candidate's process reports that the phase clock times (``evaluator.phases``).
+CHILD_PHASES = (Stage.LOAD, Stage.CORRECTNESS, Stage.TIMING)
 
 
 class Evaluator:
@@ -163,7 +164,7 @@ class Evaluator:
             reason += speedup_note(observed, reference)
         result = self._result(
             status,
-            STAGE_OF.get(stage, Stage.LOAD),
+            stage if stage in CHILD_PHASES or stage is Stage.DONE else Stage.LOAD,
             reason,
             started,
             interpreted,
@@ -268,11 +269,10 @@ class Evaluator:
             model_seed=reference.model_seed,
             trials=trials,
             timings=timings,
-            timing=plan.__dict__,
-            cpu_threads=self.limits.cpu_threads,
+            plan=plan,
+            limits=ChildLimits(self.limits.cpu_threads, self.limits.gpu_memory_fraction),
             interpreted=interpreted,
             problem_stem=self.problem.module_stem,
-            gpu_memory_fraction=self.limits.gpu_memory_fraction,
         )
 
     def _run_child(
@@ -282,7 +282,7 @@ class Evaluator:
         workdir: Path,
         interpreted: bool,
         clock: PhaseClock,
-    ) -> tuple[CandidateObserver, ChildExit, str]:
+    ) -> tuple[CandidateObserver, ChildExit, Stage]:
         clock.enter("inputs")
         job = self._job(candidate, reference, workdir, interpreted)
         job_path = workdir / "job.json"
@@ -301,8 +301,8 @@ class Evaluator:
             allowed_cores=None if interpreted or self.device.startswith("cuda") else self.limits.cpu_threads,
         )
         for message in proc.events():
-            if message.event == "stage" and message.data.get("stage") in ("load", "correctness", "timing"):
-                clock.enter(message.data["stage"])  # only names of ours: the child's word is untrusted
+            if isinstance(message, StageEntered) and message.stage in CHILD_PHASES:
+                clock.enter(message.stage.value)
             handled_at = time.monotonic()
             stop = observer.handle(message)
             clock.overlapping(time.monotonic() - handled_at)
@@ -314,7 +314,7 @@ class Evaluator:
 
     def _ncu_pass(
         self, observed: CandidateObserver, reference: ReferenceData, workdir: Path
-    ) -> dict[str, Any] | None:
+    ) -> NcuReport | None:
         """Nsight Compute on the largest shape, in the candidate's own workdir and sandbox."""
         shape = reference.shapes[-1]
         device = observed.device or reference.device
@@ -327,12 +327,12 @@ class Evaluator:
             peak_for(device.name),
         )
 
-    def _verdict(self, observed: CandidateObserver, exit_info: ChildExit, stage: str) -> tuple[Status, str]:
+    def _verdict(self, observed: CandidateObserver, exit_info: ChildExit, stage: Stage) -> tuple[Status, str]:
         if observed.verdict:
             return observed.verdict
         if exit_info.timed_out_stage:
             limit = self.limits.stage_timeout(exit_info.timed_out_stage)
-            return Status.TIMEOUT, f"exceeded the {exit_info.timed_out_stage} limit of {limit:g}s"
+            return Status.TIMEOUT, f"exceeded the {exit_info.timed_out_stage.value} limit of {limit:g}s"
         if observed.done and exit_info.returncode == 0:
             missing = observed.missing_results()
             if missing:
@@ -341,8 +341,9 @@ class Evaluator:
         return _death_status(exit_info.returncode, stage, exit_info)
 
 
-def _death_status(code: int | None, stage: str, exit_info: ChildExit) -> tuple[Status, str]:
+def _death_status(code: int | None, at: Stage, exit_info: ChildExit) -> tuple[Status, str]:
     """A child that ended without a verdict or 'done': a signal, an exit, or a kill."""
+    stage = at.value
     tail = exit_info.stderr_tail.strip().splitlines()
     hint = f": {tail[-1][:300]}" if tail else ""
     if code is not None and code > 128 and exit_info.signal_as_exit_code:

@@ -12,6 +12,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from evaluator.types import Stage
+
 
 class EvalLimits(BaseModel):
     """Wall-clock limits are per stage; the memory limit is the candidate process's address space."""
@@ -72,13 +74,17 @@ class EvalLimits(BaseModel):
         default=True, description="an Nsight Compute pass for passing CUDA candidates, where ncu is installed"
     )
 
-    def stage_timeout(self, stage: str) -> float:
+    def stage_timeout(self, stage: Stage) -> float:
+        return self.stage_timeouts().get(stage, self.load_timeout_s)
+
+    def stage_timeouts(self) -> dict[Stage, float]:
+        """Each stage's own limit: a child's clock restarts as it enters the next stage."""
         return {
-            "load": self.load_timeout_s,
-            "correctness": self.correctness_timeout_s,
-            "timing": self.timing_timeout_s,
-            "reference": self.reference_timeout_s,
-        }.get(stage, self.load_timeout_s)
+            Stage.LOAD: self.load_timeout_s,
+            Stage.REFERENCE: self.reference_timeout_s,
+            Stage.CORRECTNESS: self.correctness_timeout_s,
+            Stage.TIMING: self.timing_timeout_s,
+        }
 
     def changed(self, **fields: object) -> EvalLimits:
         """A copy with ``fields`` replaced, validated like the original."""

@@ -6,6 +6,7 @@ expect is itself a verdict (``rejected``), never an exception in the evaluator.
 
 from __future__ import annotations
 
+import functools
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -18,10 +19,24 @@ from evaluator.checks.correctness import Comparison, compare_outputs, dtype_name
 from evaluator.checks.probes import ProbeCall, drift_reason, probe_input_path, probe_output_name, reuse_reason
 from evaluator.checks.spot_checks import compare_spots, draw_positions, positions_path, probe_positions_path
 from evaluator.reference import ReferenceData, ReferenceTrial
-from evaluator.timing.stats import TimingStats, figures_from_message, too_many_cores
-from evaluator.types import DeviceInfo, Status
+from evaluator.timing.stats import TimingStats, too_many_cores
+from evaluator.types import DeviceInfo, Profile, ProfileReport, Stage, Status
 from evaluator.wire.deliveries import deliver, deliver_tensors
-from evaluator.wire.messages import Message
+from evaluator.wire.messages import (
+    ChildMessage,
+    DeviceReport,
+    Malformed,
+    PositionsWanted,
+    ProbePositionsWanted,
+    ProbeTimed,
+    ProbeWanted,
+    ShapeProfiled,
+    ShapeTimed,
+    StageEntered,
+    TimedOutputWritten,
+    TrialWritten,
+    Verdict,
+)
 from evaluator.wire.tensor_files import load_tensors
 from kernels.problem import Tolerance
 
@@ -53,8 +68,7 @@ class CandidateObserver:
     timed_checks: int = 0
     timed_sets: dict[str, set[int]] = field(default_factory=dict)  # input sets with a sampled check
     peaks: dict[str, int] = field(default_factory=dict)
-    timings: dict[str, TimingStats] = field(default_factory=dict)
-    profiles: dict[str, dict[str, Any]] = field(default_factory=dict)
+    profiles: dict[str, ProfileReport] = field(default_factory=dict)
     probe_calls: dict[str, list[ProbeCall]] = field(default_factory=dict)
     # Shapes whose timed median the probe loops did not bear out (``evaluator.checks.probes.drift_reason``).
     drifts: dict[str, str] = field(default_factory=dict)
@@ -69,91 +83,118 @@ class CandidateObserver:
     _draws: torch.Generator = field(
         default_factory=lambda: torch.Generator().manual_seed(secrets.randbits(63)), repr=False
     )
-    _seen: set[tuple[str, ...]] = field(default_factory=set, repr=False)
+    _seen: set[tuple[str, ...]] = field(default_factory=set, repr=False)  # once-keys received
 
-    def handle(self, message: Message) -> bool:
+    def handle(self, message: ChildMessage | Malformed) -> bool:
         """Process one message; True once a verdict is known and the child can be stopped."""
+        if isinstance(message, Malformed):
+            self.verdict = (Status.REJECTED, f"sent a malformed {message.kind!r} message ({message.error})")
+            return True
+        key = message.once_key()
+        if key is not None and key in self._seen:
+            # The harness sends each of these once: a second one means candidate code wrote to
+            # the pipe (to be handed the probes' inputs early, say), and the harness's own
+            # message arrives after it.
+            self.verdict = (Status.REJECTED, f"sent {message.KIND} {key[1:]} twice: forged messages")
+            return True
+        if key is not None:
+            self._seen.add(key)
         try:
-            key = _once_key(message.event, message.data)
-            if key in self._seen:
-                # The harness sends each of these once: a second one means candidate code wrote to
-                # the pipe (to be handed the probes' inputs early, say), and the harness's own
-                # message arrives after it.
-                self.verdict = (Status.REJECTED, f"sent {message.event} {key[1:]} twice: forged messages")
-                return True
-            if key:
-                self._seen.add(key)
-            self._dispatch(message.event, message.data)
-        except (KeyError, IndexError, TypeError, ValueError) as exc:
-            self.verdict = (
-                Status.REJECTED,
-                f"sent a malformed {message.event!r} message ({type(exc).__name__})",
-            )
+            self._receive(message)
+        except (KeyError, IndexError, ValueError) as exc:
+            self.verdict = (Status.REJECTED, f"sent a {message.KIND!r} message out of turn ({exc})"[:300])
         return self.verdict is not None
 
-    def _dispatch(self, event: str, data: dict[str, Any]) -> None:
-        if event == "device":
-            self.device = DeviceInfo(**data["info"])
-        elif event == "verdict":
-            self.verdict = (Status(data["status"]), str(data.get("reason", "")))
-        elif event == "trial":
-            shape, index = str(data["shape"]), int(data["index"])
-            comparison = self._compare(shape, index, self.outputs_dir / f"out_{shape}_{index}.pt")
-            self.comparisons.setdefault(shape, []).append(comparison)
-            self.peaks[shape] = max(self.peaks.get(shape, 0), int(data.get("peak_mem_bytes") or 0))
-            if not comparison.ok:
-                self.verdict = (Status.WRONG_OUTPUT, f"shape {shape} trial {index}: {comparison.reason}")
-        elif event == "check_request":
-            self._deliver_positions(str(data["shape"]))
-        elif event == "timed_output":
-            shape, index, sample = str(data["shape"]), int(data["index"]), int(data["sample"])
-            output = self.outputs_dir / f"timed_{shape}_{sample}.pt"
-            comparison = self._compare_spots(self._trial(shape, index), self._positions[shape][index], output)
-            self.timed_checks += 1
-            if sample >= 0:
-                self.timed_sets.setdefault(shape, set()).add(index)
-            if not comparison.ok:
-                call = f"timed call {sample}" if sample >= 0 else "the CUDA-graph replay"
-                reason = f"shape {shape}: {call} returned a wrong result: {comparison.reason}"
-                self.verdict = (Status.WRONG_OUTPUT, reason)
-        elif event == "timing":
-            # The reported figure; the reference keeps its others for candidates that fall back.
-            shape, figures = str(data["shape"]), figures_from_message(data)
-            stats = figures[0]
-            self.timings[shape], self._figures[shape] = stats, figures
-            crowded = too_many_cores(shape, stats, self.allowed_cores) if self.allowed_cores else None
-            if crowded:  # measured again in a fresh process before it is a verdict (Evaluator.evaluate)
-                self.crowded[shape] = crowded
-        elif event == "profile":
-            report = data["report"]
-            if not isinstance(report, dict) or not isinstance(report.get("summary"), str):
-                raise ValueError("profile report without a summary")
-            self.profiles[str(data["shape"])] = report
-        elif event == "probe_request":
-            probe = self._probe(data)
-            target = probe_input_path(self._probe_dir(), probe.shape, int(data["probe"]))
-            deliver(probe.inputs_path, target, link=self.link_probes)
-            self._delivered_probes.add((probe.shape, int(data["probe"])))
-        elif event == "probe_check_request":
-            self._deliver_probe_positions(self._probe(data), int(data["probe"]))
-        elif event == "probe":
-            probe, index = self._probe(data), int(data["probe"])
-            if not self.keep_outputs:  # loaded by now; a copy of the reference's, so never needed again
-                probe_input_path(self._probe_dir(), probe.shape, index).unlink(missing_ok=True)
-            measured = ProbeCall(float(data["call_us"]), float(data["local_median_us"]), str(data["method"]))
-            self._check_probe(probe, index, measured)
-        elif event == "stage" and data.get("stage") == "done":
-            self.done = True
+    @functools.singledispatchmethod
+    def _receive(self, message: ChildMessage) -> None:
+        """Messages no candidate's parent acts on (a reference's ``error``) are ignored."""
+
+    @_receive.register
+    def _on_device(self, message: DeviceReport) -> None:
+        self.device = message.info
+
+    @_receive.register
+    def _on_verdict(self, message: Verdict) -> None:
+        self.verdict = (message.status, message.reason)
+
+    @_receive.register
+    def _on_stage(self, message: StageEntered) -> None:
+        self.done = self.done or message.stage is Stage.DONE
+
+    @_receive.register
+    def _on_trial(self, message: TrialWritten) -> None:
+        shape, index = message.shape, message.index
+        comparison = self._compare(shape, index, self.outputs_dir / f"out_{shape}_{index}.pt")
+        self.comparisons.setdefault(shape, []).append(comparison)
+        self.peaks[shape] = max(self.peaks.get(shape, 0), message.peak_mem_bytes or 0)
+        if not comparison.ok:
+            self.verdict = (Status.WRONG_OUTPUT, f"shape {shape} trial {index}: {comparison.reason}")
+
+    @_receive.register
+    def _on_positions_wanted(self, message: PositionsWanted) -> None:
+        self._deliver_positions(message.shape)
+
+    @_receive.register
+    def _on_timed_output(self, message: TimedOutputWritten) -> None:
+        shape, index, sample = message.shape, message.index, message.sample
+        output = self.outputs_dir / f"timed_{shape}_{sample}.pt"
+        comparison = self._compare_spots(self._trial(shape, index), self._positions[shape][index], output)
+        self.timed_checks += 1
+        if sample >= 0:
+            self.timed_sets.setdefault(shape, set()).add(index)
+        if not comparison.ok:
+            call = f"timed call {sample}" if sample >= 0 else "the CUDA-graph replay"
+            self.verdict = (
+                Status.WRONG_OUTPUT,
+                f"shape {shape}: {call} returned a wrong result: {comparison.reason}",
+            )
+
+    @_receive.register
+    def _on_timed(self, message: ShapeTimed) -> None:
+        # The reported figure; the reference keeps its others for candidates that fall back.
+        if not message.figures:
+            raise ValueError("no figures")
+        self._figures[message.shape] = list(message.figures)
+        stats = message.figures[0]
+        crowded = too_many_cores(message.shape, stats, self.allowed_cores) if self.allowed_cores else None
+        if crowded:  # measured again in a fresh process before it is a verdict (Evaluator.evaluate)
+            self.crowded[message.shape] = crowded
+
+    @_receive.register
+    def _on_profiled(self, message: ShapeProfiled) -> None:
+        self.profiles[message.shape] = message.report
+
+    @_receive.register
+    def _on_probe_wanted(self, message: ProbeWanted) -> None:
+        probe = self._probe(message.shape, message.probe)
+        target = probe_input_path(self._probe_dir(), probe.shape, message.probe)
+        deliver(probe.inputs_path, target, link=self.link_probes)
+        self._delivered_probes.add((probe.shape, message.probe))
+
+    @_receive.register
+    def _on_probe_positions_wanted(self, message: ProbePositionsWanted) -> None:
+        self._deliver_probe_positions(self._probe(message.shape, message.probe), message.probe)
+
+    @_receive.register
+    def _on_probe_timed(self, message: ProbeTimed) -> None:
+        probe, index = self._probe(message.shape, message.probe), message.probe
+        if not self.keep_outputs:  # loaded by now; a copy of the reference's, so never needed again
+            probe_input_path(self._probe_dir(), probe.shape, index).unlink(missing_ok=True)
+        measured = ProbeCall(message.call_us, message.local_median_us, message.method)
+        self._check_probe(probe, index, measured)
+
+    @property
+    def timings(self) -> dict[str, TimingStats]:
+        """Each timed shape's reported figure."""
+        return {shape: figures[0] for shape, figures in self._figures.items()}
 
     def _probe_dir(self) -> Path:
         if self.probe_dir is None:
             raise ValueError("no probes were asked of this candidate")
         return self.probe_dir
 
-    def _probe(self, data: dict[str, Any]) -> ReferenceTrial:
-        shape = str(data["shape"])
+    def _probe(self, shape: str, index: int) -> ReferenceTrial:
         probes = self.reference.probes_for(shape)
-        index = int(data["probe"])
         if self.probe_dir is None or not 0 <= index < len(probes):
             raise ValueError(f"unknown probe {shape}/{index}")
         self._require_checked_and_timed(shape, f"probe {shape}/{index}")
@@ -162,7 +203,7 @@ class CandidateObserver:
     def _require_checked_and_timed(self, shape: str, what: str) -> None:
         """What the child is handed after a shape's trials and timing only, so never sooner."""
         trials_done = len(self.comparisons.get(shape, [])) >= len(self.reference.trials_for(shape))
-        if shape not in self.timings or not trials_done:
+        if shape not in self._figures or not trials_done:
             raise ValueError(f"{what} asked for before the shape was checked and timed")
 
     def _deliver_positions(self, shape: str) -> None:
@@ -253,12 +294,12 @@ class CandidateObserver:
     def _tolerances(self, expected: list[Any]) -> dict[str, Tolerance]:
         return {dtype_name(t.dtype): self.tolerance(dtype_name(t.dtype)) for t in expected}
 
-    def profile(self) -> dict[str, Any] | None:
+    def profile(self) -> Profile | None:
         """Per-shape reports, and the largest shape's one-line summary for prompts."""
         if not self.profiles:
             return None
         last = list(self.profiles)[-1]
-        return {"summary": f"{last}: {self.profiles[last]['summary']}", "shapes": self.profiles}
+        return Profile(summary=f"{last}: {self.profiles[last].summary}", shapes=dict(self.profiles))
 
     def missing_results(self) -> list[str]:
         """Shapes whose trials, timings, checked timed outputs or probes never arrived, though the
@@ -292,24 +333,3 @@ def _guarded(compare: Callable[[], Comparison]) -> Comparison:
         return compare()
     except Exception as exc:  # the file's contents are the candidate's to choose
         return Comparison(False, f"its output could not be compared ({type(exc).__name__}: {exc})"[:400])
-
-
-# Messages the harness sends once each, and what tells two of a kind apart.
-_ONCE = {
-    "device": (),
-    "stage": ("stage",),
-    "trial": ("shape", "index"),
-    "timing": ("shape",),
-    "check_request": ("shape",),
-    "timed_output": ("shape", "sample"),
-    "probe_request": ("shape", "probe"),
-    "probe_check_request": ("shape", "probe"),
-    "probe": ("shape", "probe"),
-}
-
-
-def _once_key(event: str, data: dict[str, Any]) -> tuple[str, ...]:
-    """The message's identity among those sent once; empty for any other message."""
-    if event not in _ONCE:
-        return ()
-    return (event, *(str(data[field_name]) for field_name in _ONCE[event]))

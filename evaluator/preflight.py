@@ -9,7 +9,6 @@ evaluation, which judges it.
 
 from __future__ import annotations
 
-import json
 import shutil
 import tempfile
 from dataclasses import replace
@@ -18,7 +17,9 @@ from pathlib import Path
 from evaluator.limits import EvalLimits
 from evaluator.reference import sandbox_policy
 from evaluator.sandbox.process import SandboxedProcess, child_environment
-from evaluator.types import Status
+from evaluator.types import Stage, Status
+from evaluator.wire.jobs import PreflightJob, write_job
+from evaluator.wire.messages import Verdict
 from kernels.candidate import Candidate
 
 # The only verdicts a pre-flight may give: the ones that cannot depend on the device.
@@ -32,15 +33,14 @@ def run_preflight(candidate: Candidate, limits: EvalLimits, workroot: Path) -> t
         source = workdir / "candidate.py"
         source.write_text(candidate.source)
         job = workdir / "job.json"
-        job.write_text(json.dumps({"candidate_path": str(source), "config": candidate.config.as_dict()}))
+        write_job(PreflightJob(str(source), candidate.config.as_dict()), job)
         env = child_environment(workdir, {"CUDA_VISIBLE_DEVICES": ""}, limits.cpu_threads)
-        policy = replace(sandbox_policy(limits, "cpu"), stage_timeouts={"load": limits.load_timeout_s})
+        policy = replace(sandbox_policy(limits, "cpu"), stage_timeouts={Stage.LOAD: limits.load_timeout_s})
         proc = SandboxedProcess("evaluator.child.preflight", job, workdir, env, policy)
         verdict: tuple[Status, str] | None = None
         for message in proc.events():
-            status = message.data.get("status")
-            if message.event == "verdict" and status in {s.value for s in PREFLIGHT_VERDICTS}:
-                verdict = Status(status), f"{message.data.get('reason', '')} (found before a GPU was used)"
+            if isinstance(message, Verdict) and message.status in PREFLIGHT_VERDICTS:
+                verdict = message.status, f"{message.reason} (found before a GPU was used)"
         exit_info = proc.finish()
     finally:
         shutil.rmtree(workdir, ignore_errors=True)

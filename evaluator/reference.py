@@ -18,9 +18,10 @@ from evaluator.errors import ReferenceFailed
 from evaluator.limits import EvalLimits
 from evaluator.sandbox.isolation import NO_ISOLATION, detect_isolation
 from evaluator.sandbox.process import SandboxedProcess, SandboxPolicy, child_environment
-from evaluator.timing.stats import TimingPlan, TimingStats, figures_from_message
-from evaluator.types import DeviceInfo
-from evaluator.wire.messages import ReferenceJob, write_job
+from evaluator.timing.stats import TimingPlan, TimingStats
+from evaluator.types import DeviceInfo, Stage
+from evaluator.wire.jobs import ChildLimits, ReferenceJob, ShapeJob, write_job
+from evaluator.wire.messages import ChildFailed, DeviceReport, ShapeTimed, StageEntered, TrialWritten
 from evaluator.wire.tensor_files import map_tensors
 from kernels.problem import Problem, Shape
 
@@ -81,12 +82,7 @@ def sandbox_policy(limits: EvalLimits, device: str, candidate: bool = True) -> S
         memory_bytes=limits.memory_limit_bytes,
         address_space_limit=not device.startswith("cuda"),  # CUDA reserves far more address space
         cpu_threads=limits.cpu_threads,
-        stage_timeouts={
-            "load": limits.load_timeout_s,
-            "reference": limits.reference_timeout_s,
-            "correctness": limits.correctness_timeout_s,
-            "timing": limits.timing_timeout_s,
-        },
+        stage_timeouts=limits.stage_timeouts(),
         max_processes=limits.max_processes,
         isolation=(detect_isolation() if limits.sandbox else NO_ISOLATION) if candidate else None,
         accelerators=device.startswith("cuda"),
@@ -125,11 +121,11 @@ def prepare_reference(
         out_dir=str(directory),
         expected_dir=str(expected_dir),
         model_seed=model_seed,
-        shapes=[{"name": s.name, "sizes": dict(s.sizes)} for s in shapes],
+        shapes=[ShapeJob(s.name, dict(s.sizes)) for s in shapes],
         trial_seeds=seeds,
         heavy_tail_trials=[trials - 1],
-        timing=timing_plan(limits).__dict__,
-        cpu_threads=limits.cpu_threads,
+        plan=timing_plan(limits),
+        limits=ChildLimits(limits.cpu_threads),
     )
     job_path = directory / "job.json"
     write_job(job, job_path)
@@ -148,27 +144,25 @@ def prepare_reference(
     scales: dict[tuple[str, int], tuple[float, ...]] = {}
     error = None
     finished = False
-    for message in proc.events():
-        data = message.data
-        if message.event == "device":
-            info = DeviceInfo(**data["info"])
-        elif message.event == "trial":
-            peaks[data["shape"]] = max(peaks.get(data["shape"]) or 0, data.get("peak_mem_bytes") or 0)
-            scales[(data["shape"], int(data["index"]))] = tuple(float(v) for v in data["scales"])
-        elif message.event == "timing":
-            reported, *others = figures_from_message(data)
-            timings[data["shape"]] = reported
-            other_timings[data["shape"]] = others
-        elif message.event == "error":
-            error = str(data.get("reason"))
-        elif message.event == "stage" and data.get("stage") == "done":
-            finished = True
+    for message in proc.events():  # the reference's own process: trusted, so no forged messages
+        match message:
+            case DeviceReport(info=reported_info):
+                info = reported_info
+            case TrialWritten(shape=shape, index=index, peak_mem_bytes=peak, scales=trial_scales):
+                peaks[shape] = max(peaks.get(shape) or 0, peak or 0)
+                scales[(shape, index)] = trial_scales
+            case ShapeTimed(shape=shape, figures=(reported, *others)):
+                timings[shape], other_timings[shape] = reported, others
+            case ChildFailed(reason=reason):
+                error = reason
+            case StageEntered(stage=Stage.DONE):
+                finished = True
     exit_info = proc.finish()
     if not finished or info is None or len(timings) != len(shapes):
         shutil.rmtree(expected_dir, ignore_errors=True)
     if not finished or info is None or len(timings) != len(shapes):
         if exit_info.timed_out_stage:
-            error = f"exceeded its {exit_info.timed_out_stage} time limit"
+            error = f"exceeded its {exit_info.timed_out_stage.value} time limit"
         detail = error or f"exited with code {exit_info.returncode}: {exit_info.stderr_tail.strip()[-500:]}"
         raise ReferenceFailed(f"the reference of problem {problem.name!r} failed on {device}: {detail}")
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import asdict, dataclass, field
 from enum import Enum
@@ -72,6 +73,89 @@ class ShapeMetrics:
 
 
 @dataclass(frozen=True)
+class KernelTime:
+    """One kernel (GPU) or operator (CPU), its self time summed over the profiled calls."""
+
+    name: str
+    calls: int  # launches over all profiled calls
+    total_us: float  # self time over all profiled calls
+    share: float  # of all kernel (or op) self time in the profile, 0..1
+
+
+@dataclass(frozen=True)
+class RooflinePosition:
+    """Where a call sits under the device's roofs, from the work the problem declares."""
+
+    latency_us: float | None = None
+    achieved_gbps: float | None = None
+    achieved_tflops: float | None = None
+    peak_fraction: float | None = None  # the larger share of the two roofs
+    memory_fraction: float | None = None
+    compute_fraction: float | None = None
+    bound: str | None = None  # "memory" | "compute" | None where it cannot be told
+
+
+@dataclass(frozen=True)
+class ProfileReport:
+    """Profiler feedback on one shape: the kernels, a curated metric set and the roofline.
+
+    Both profilers (``torch.profiler`` in the candidate's process, Nsight Compute around it) end
+    in this one type, so the prompt builder and the store read one shape. ``summary`` is a single
+    line a prompt can quote as is.
+    """
+
+    source: str  # "ncu" | "torch_profiler"
+    kernels: list[KernelTime]
+    metrics: dict[str, float]
+    roofline: RooflinePosition
+    summary: str
+    profiled_calls: int = 1  # candidate calls the profile covers; per-call time is total / this
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def busy_us_per_call(self) -> float:
+        return sum(k.total_us for k in self.kernels) / max(self.profiled_calls, 1)
+
+
+@dataclass(frozen=True)
+class NcuReport:
+    """The Nsight Compute pass over one shape: its report, or why there is none."""
+
+    shape: str
+    report: ProfileReport | None = None
+    error: str | None = None
+
+
+@dataclass(frozen=True)
+class Profile:
+    """Everything the profilers said about one candidate, as the agent reads it."""
+
+    summary: str  # one line for prompts: the largest shape's, or the ncu one when there is one
+    shapes: dict[str, ProfileReport] = field(default_factory=dict)
+    ncu: NcuReport | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Profile:
+        """Back from the store's JSON; an ncu entry kept flat (its report's fields beside ``shape``)
+        is read too."""
+        ncu = data.get("ncu")
+        if isinstance(ncu, dict) and "report" not in ncu and "error" not in ncu:
+            shape = ncu.get("shape", "")
+            ncu = {"shape": shape, "report": {k: v for k, v in ncu.items() if k != "shape"}}
+        return _profile_adapter().validate_python({**data, "ncu": ncu})
+
+
+@functools.cache
+def _profile_adapter() -> Any:
+    from pydantic import TypeAdapter
+
+    return TypeAdapter(Profile)
+
+
+@dataclass(frozen=True)
 class EvalResult:
     """One evaluation of one candidate on one device."""
 
@@ -85,7 +169,7 @@ class EvalResult:
     duration_s: float = 0.0
     suspect: bool = False  # flagged as implausible and not (yet) confirmed: never ranked
     verification: str = ""  # what re-verification found, when a result was flagged
-    profile: dict[str, Any] | None = None
+    profile: Profile | None = None  # profiler feedback, where profiling was on and the candidate passed
     phase_seconds: dict[str, float] | None = None  # where the time went (``evaluator.phases``)
 
     @property
@@ -130,7 +214,7 @@ class EvalResult:
             "scaled_down": self.scaled_down,
             "suspect": self.suspect,
             "verification": self.verification,
-            "profile": self.profile,
+            "profile": self.profile.to_dict() if self.profile else None,
             "duration_s": round(self.duration_s, 3),
             "phase_seconds": self.phase_seconds,
             "device": self.device.to_dict() if self.device else None,

@@ -11,7 +11,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from evaluator.types import DeviceInfo, EvalResult, ShapeMetrics, Stage, Status
+from evaluator.types import DeviceInfo, EvalResult, Profile, ShapeMetrics, Stage, Status
 from kernels.candidate import Candidate, Language, Origin
 from kernels.config import Config
 from store.models import CandidateRow, EvaluationRow, ProblemRow, RunRow
@@ -151,7 +151,7 @@ def verdict_values(result: EvalResult) -> dict[str, Any]:
         "duration_s": result.duration_s,
         "suspect": result.suspect,
         "verification": result.verification or None,
-        "profile": result.profile,
+        "profile": result.profile.to_dict() if result.profile else None,
         "phase_seconds": result.phase_seconds,
     }
 
@@ -171,7 +171,7 @@ def eval_result(row: CandidateRow) -> EvalResult | None:
         duration_s=row.duration_s or 0.0,
         suspect=bool(row.suspect),
         verification=row.verification or "",
-        profile=row.profile,
+        profile=Profile.from_dict(row.profile) if row.profile else None,
         phase_seconds=row.phase_seconds,
     )
 

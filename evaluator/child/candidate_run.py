@@ -27,9 +27,23 @@ from evaluator.profiling.torch_profiler import profile_call
 from evaluator.timing.loop import time_probe
 from evaluator.timing.methods import time_call
 from evaluator.timing.stats import TimingPlan
-from evaluator.types import Status
+from evaluator.types import Stage, Status
 from evaluator.wire import tensor_files
-from evaluator.wire.messages import CandidateJob, Channel, TimingSpec, TrialSpec
+from evaluator.wire.jobs import CandidateJob, TimingSpec, TrialSpec
+from evaluator.wire.messages import (
+    Channel,
+    DeviceReport,
+    PositionsWanted,
+    ProbePositionsWanted,
+    ProbeTimed,
+    ProbeWanted,
+    ShapeProfiled,
+    ShapeTimed,
+    StageEntered,
+    TimedOutputWritten,
+    TrialWritten,
+    Verdict,
+)
 
 
 class CandidateRun:
@@ -38,12 +52,12 @@ class CandidateRun:
     def __init__(self, job: CandidateJob, channel: Channel) -> None:
         self.job = job
         self.channel = channel
-        torch.set_num_threads(job.cpu_threads)
+        torch.set_num_threads(job.limits.cpu_threads)
         self.device = "cuda:0" if job.device.startswith("cuda") else "cpu"
-        if self.device != "cpu" and job.gpu_memory_fraction < 1.0:
-            torch.cuda.set_per_process_memory_fraction(job.gpu_memory_fraction, 0)
+        if self.device != "cpu" and job.limits.gpu_memory_fraction < 1.0:
+            torch.cuda.set_per_process_memory_fraction(job.limits.gpu_memory_fraction, 0)
         info = rt.device_info(job.device)  # once: on CUDA it reads the clocks
-        channel.send("device", info=info.to_dict())
+        channel.send(DeviceReport(info))
         self.device_peak = peak_for(info.name) if self.device.startswith("cuda") else None
         self.guard = guards.IntegrityGuard()
         self.rng = random.SystemRandom()
@@ -57,7 +71,7 @@ class CandidateRun:
         self._held: Any = None
 
     def fail(self, status: Status, reason: str) -> bool:
-        self.channel.send("verdict", status=status.value, reason=reason)
+        self.channel.send(Verdict(status, reason))
         return False
 
     def patched(self, where: str) -> bool:
@@ -100,7 +114,7 @@ class CandidateRun:
         return True
 
     def correctness(self) -> bool:
-        self.channel.send("stage", stage="correctness")
+        self.channel.send(StageEntered(Stage.CORRECTNESS))
         # Start the runtime's own thread pools before threads are counted.
         warm = torch.ones(256, 256, device=self.device)
         (warm @ warm).sum().item()
@@ -162,13 +176,12 @@ class CandidateRun:
             )
             return None
         tensor_files.save_outputs(outputs, trial.output_path)
-        self.channel.send("trial", shape=shape, index=trial.index, peak_mem_bytes=peak.peak_bytes)
+        self.channel.send(TrialWritten(shape, trial.index, peak.peak_bytes))
         return outputs
 
     def timing(self) -> bool:
-        self.channel.send("stage", stage="timing")
-        plan = TimingPlan(**self.job.timing)
-        return all(self.time_shape(timing, plan) for timing in self.job.timings)
+        self.channel.send(StageEntered(Stage.TIMING))
+        return all(self.time_shape(timing, self.job.plan) for timing in self.job.timings)
 
     def time_shape(self, timing: TimingSpec, plan: TimingPlan) -> bool:
         """Time one shape, check outputs kept from its timed calls, then call it on its probes."""
@@ -194,17 +207,17 @@ class CandidateRun:
                 median_us=figures[0].median_us,
                 peak=self.device_peak,
             )
-            self.channel.send("profile", shape=shape, report=report.to_dict())
+            self.channel.send(ShapeProfiled(shape, report))
         problem = strays.leftovers()
         if problem:  # left behind, it could rewrite the kept outputs before they are checked
             return self.fail(Status.REJECTED, f"shape {shape} while timing: {problem}")
         if self.patched(f"shape {shape} while timing"):
             return False
-        rt.send_timing(self.channel, shape, figures)
+        self.channel.send(ShapeTimed(shape, tuple(figures)))
         kept = watcher.kept()
         if kept:
             # Drawn by the evaluator only now that the timed calls are over (evaluator.checks.spot_checks).
-            self.channel.send("check_request", shape=shape)
+            self.channel.send(PositionsWanted(shape))
             positions = tensor_files.load_tensors(rt.wait_for_file(timing.check_path))
         for sample, index, output in kept:
             try:
@@ -213,13 +226,13 @@ class CandidateRun:
                 return self.fail(Status.REJECTED, f"shape {shape} while timing: {exc}")
             path = self.outputs_dir / f"timed_{shape}_{sample}.pt"
             tensor_files.save_tensors(gather_spots(outputs, positions[index]), path)
-            self.channel.send("timed_output", shape=shape, index=index, sample=sample, path=str(path))
+            self.channel.send(TimedOutputWritten(shape, index, sample, str(path)))
         return all(self.probe(timing, index, input_sets) for index in range(len(timing.probe_paths)))
 
     def probe(self, timing: TimingSpec, index: int, input_sets: list[list[Any]]) -> bool:
         """One call on inputs the candidate has never seen (``evaluator.checks.probes``)."""
         device, shape = self.device, timing.shape
-        self.channel.send("probe_request", shape=shape, probe=index)
+        self.channel.send(ProbeWanted(shape, index))
         try:
             delivered = rt.wait_for_file(timing.probe_paths[index])
             fresh = rt.to_device(tensor_files.load_tensors(delivered), device)
@@ -239,18 +252,11 @@ class CandidateRun:
             return self.fail(status, f"shape {shape} on new inputs: {reason}")
         if self.patched(f"shape {shape} on new inputs"):
             return False
-        self.channel.send("probe_check_request", shape=shape, probe=index)
+        self.channel.send(ProbePositionsWanted(shape, index))
         at = probe_positions_path(Path(timing.check_path).parent, shape, index)
         spots = gather_spots(outputs, tensor_files.load_tensors(rt.wait_for_file(at)))
         tensor_files.save_tensors(spots, self.outputs_dir / probe_output_name(shape, index))
-        self.channel.send(
-            "probe",
-            shape=shape,
-            probe=index,
-            call_us=figures.call_us,
-            local_median_us=figures.local_median_us,
-            method=figures.method,
-        )
+        self.channel.send(ProbeTimed(shape, index, figures.call_us, figures.local_median_us, figures.method))
         return True
 
 

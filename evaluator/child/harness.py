@@ -14,7 +14,9 @@ from pathlib import Path
 
 from evaluator.child.leftovers import become_subreaper
 from evaluator.sandbox.confine import apply_child_limits
-from evaluator.wire.messages import CandidateJob, Channel, read_candidate_job
+from evaluator.types import Stage, Status
+from evaluator.wire.jobs import CandidateJob, read_candidate_job
+from evaluator.wire.messages import Channel, StageEntered, Verdict
 
 
 def run(job: CandidateJob, channel: Channel) -> None:
@@ -22,7 +24,7 @@ def run(job: CandidateJob, channel: Channel) -> None:
 
     stages = CandidateRun(job, channel)
     if stages.load() and stages.correctness() and stages.timing():
-        channel.send("stage", stage="done")
+        channel.send(StageEntered(Stage.DONE))
 
 
 def main(argv: list[str]) -> int:
@@ -34,12 +36,10 @@ def main(argv: list[str]) -> int:
     try:
         run(job, channel)
     except MemoryError:
-        channel.send("verdict", status="out_of_memory", reason="MemoryError in the evaluator harness")
+        channel.send(Verdict(Status.OUT_OF_MEMORY, "MemoryError in the evaluator harness"))
     except Exception as exc:  # the process boundary: anything unexpected becomes a status
         reason = f"harness error: {type(exc).__name__}: {exc}"
-        channel.send(
-            "verdict", status="runtime_error", reason=reason, traceback=traceback.format_exc()[-2000:]
-        )
+        channel.send(Verdict(Status.RUNTIME_ERROR, reason, traceback.format_exc()[-2000:]))
     return 0
 
 

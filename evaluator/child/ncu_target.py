@@ -14,7 +14,7 @@ import sys
 from pathlib import Path
 
 from evaluator.sandbox.confine import apply_child_limits
-from evaluator.wire.messages import read_candidate_job
+from evaluator.wire.jobs import read_candidate_job
 
 WARMUP_CALLS = 3
 

@@ -9,12 +9,13 @@ a GPU) is left for the evaluation on the GPU to judge.
 
 from __future__ import annotations
 
-import json
 import sys
 from pathlib import Path
 
 from evaluator.sandbox.confine import apply_child_limits
-from evaluator.wire.messages import Channel
+from evaluator.types import Stage, Status
+from evaluator.wire.jobs import read_preflight_job
+from evaluator.wire.messages import Channel, StageEntered, Verdict
 
 
 def check(candidate_path: str, config: dict[str, object], channel: Channel) -> None:
@@ -24,22 +25,21 @@ def check(candidate_path: str, config: dict[str, object], channel: Channel) -> N
         module = load_candidate_module(candidate_path, config)
     except SyntaxError as exc:
         reason = f"syntax error at line {exc.lineno}: {exc.msg}"
-        return channel.send("verdict", status="compile_error", reason=reason)
+        return channel.send(Verdict(Status.COMPILE_ERROR, reason))
     except ImportError as exc:
         if not _names_a_missing_module(exc):
-            return channel.send("stage", stage="done", deferred=f"{type(exc).__name__}: {exc}"[:300])
+            return channel.send(StageEntered(Stage.DONE, f"{type(exc).__name__}: {exc}"[:300]))
         reason = f"import failed: {type(exc).__name__}: {exc}"
-        return channel.send("verdict", status="compile_error", reason=reason)
+        return channel.send(Verdict(Status.COMPILE_ERROR, reason))
     except Exception as exc:  # may depend on the device: the GPU evaluation decides
-        return channel.send("stage", stage="done", deferred=f"{type(exc).__name__}: {exc}"[:300])
+        return channel.send(StageEntered(Stage.DONE, f"{type(exc).__name__}: {exc}"[:300]))
     import torch
 
     model_cls = getattr(module, "ModelNew", None)
     if not isinstance(model_cls, type) or not issubclass(model_cls, torch.nn.Module):
-        return channel.send(
-            "verdict", status="rejected", reason="the module does not define class ModelNew(torch.nn.Module)"
-        )
-    return channel.send("stage", stage="done")
+        reason = "the module does not define class ModelNew(torch.nn.Module)"
+        return channel.send(Verdict(Status.REJECTED, reason))
+    return channel.send(StageEntered(Stage.DONE))
 
 
 def _names_a_missing_module(exc: ImportError) -> bool:
@@ -50,8 +50,8 @@ def _names_a_missing_module(exc: ImportError) -> bool:
 def main(argv: list[str]) -> int:
     job_path, fd, limits = Path(argv[1]), int(argv[2]), argv[3]
     apply_child_limits(limits, str(job_path.parent))
-    job = json.loads(job_path.read_text())
-    check(job["candidate_path"], job["config"], Channel(fd))
+    job = read_preflight_job(job_path)
+    check(job.candidate_path, job.config, Channel(fd))
     return 0
 
 

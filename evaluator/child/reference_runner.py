@@ -12,7 +12,9 @@ from pathlib import Path
 from typing import Any
 
 from evaluator.sandbox.confine import apply_child_limits
-from evaluator.wire.messages import Channel, ReferenceJob, read_reference_job
+from evaluator.types import Stage
+from evaluator.wire.jobs import ReferenceJob, read_reference_job
+from evaluator.wire.messages import Channel, ChildFailed, DeviceReport, ShapeTimed, StageEntered, TrialWritten
 
 
 def run(job: ReferenceJob, channel: Channel) -> None:
@@ -22,13 +24,12 @@ def run(job: ReferenceJob, channel: Channel) -> None:
     from evaluator.checks.inputs import heavy_tailed
     from evaluator.child import runtime as rt
     from evaluator.timing.methods import time_call
-    from evaluator.timing.stats import TimingPlan
     from evaluator.wire import tensor_files
     from kernels.problem import import_problem_module
 
-    torch.set_num_threads(job.cpu_threads)
+    torch.set_num_threads(job.limits.cpu_threads)
     device = "cuda:0" if job.device.startswith("cuda") else "cpu"
-    channel.send("device", info=rt.device_info(job.device).to_dict())
+    channel.send(DeviceReport(rt.device_info(job.device)))
     module = import_problem_module(Path(job.problem_path), job.overrides)
     out = Path(job.out_dir)
     init_inputs = list(module.get_init_inputs())
@@ -40,9 +41,9 @@ def run(job: ReferenceJob, channel: Channel) -> None:
         with torch.no_grad():
             return model(*inputs)
 
-    channel.send("stage", stage="reference")
+    channel.send(StageEntered(Stage.REFERENCE))
     for shape in job.shapes:
-        name, sizes = shape["name"], shape["sizes"]
+        name, sizes = shape.name, shape.sizes
         input_sets = []
         for index, seed in enumerate(job.trial_seeds[name]):
             torch.manual_seed(seed)
@@ -60,9 +61,9 @@ def run(job: ReferenceJob, channel: Channel) -> None:
             tensor_files.save_outputs(outputs, Path(job.expected_dir) / f"expected_{name}_{index}.pt")
             input_sets.append(on_device)
             scales = [reference_scale(o) for o in outputs]  # once here, for every candidate's spot checks
-            channel.send("trial", shape=name, index=index, peak_mem_bytes=peak.peak_bytes, scales=scales)
-        rt.send_timing(channel, name, time_call(device, call, input_sets, TimingPlan(**job.timing)))
-    channel.send("stage", stage="done")
+            channel.send(TrialWritten(name, index, peak.peak_bytes, tuple(scales)))
+        channel.send(ShapeTimed(name, tuple(time_call(device, call, input_sets, job.plan))))
+    channel.send(StageEntered(Stage.DONE))
 
 
 def main(argv: list[str]) -> int:
@@ -72,7 +73,7 @@ def main(argv: list[str]) -> int:
     try:
         run(read_reference_job(Path(job_path)), channel)
     except Exception as exc:  # the process boundary
-        channel.send("error", reason=f"{type(exc).__name__}: {exc}", traceback=traceback.format_exc()[-3000:])
+        channel.send(ChildFailed(f"{type(exc).__name__}: {exc}", traceback.format_exc()[-3000:]))
     return 0
 
 

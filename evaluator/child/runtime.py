@@ -7,7 +7,6 @@ import re
 import time
 import traceback
 from collections.abc import Sequence
-from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
@@ -15,9 +14,7 @@ import torch
 
 from evaluator.hardware.clocks import nvidia_driver, read_clocks
 from evaluator.hardware.devices import cpu_name
-from evaluator.timing.stats import TimingStats
 from evaluator.types import DeviceInfo, Status
-from evaluator.wire.messages import Channel
 
 # A kernel fault poisons the whole CUDA context: nothing more can run in this process.
 CONTEXT_CORRUPTION_MARKERS = (
@@ -85,12 +82,6 @@ def plain_outputs(out: Any) -> list[torch.Tensor]:
                 f"returned a {item.layout} tensor on {item.device.type}, not a dense one in memory"
             )
     return items
-
-
-def send_timing(channel: Channel, shape: str, figures: Sequence[TimingStats]) -> None:
-    """The figure to report, and under ``alternates`` the others taken by other methods."""
-    primary, *others = figures
-    channel.send("timing", shape=shape, **asdict(primary), alternates=[asdict(o) for o in others])
 
 
 def wait_for_file(path: str | Path, timeout_s: float = 600.0) -> Path:

@@ -13,12 +13,12 @@ import logging
 import sys
 import threading
 from pathlib import Path
-from typing import Any
 
 from evaluator.limits import EvalLimits
 from evaluator.profiling.ncu import ProfilerError, ncu_available, profile_with_ncu
 from evaluator.profiling.roofline import DevicePeak
 from evaluator.sandbox.process import SandboxPolicy, child_args
+from evaluator.types import NcuReport, Profile
 from kernels.problem import Shape
 
 log = logging.getLogger("crucible.ncu")
@@ -41,8 +41,8 @@ class NcuPass:
         shape: Shape,
         median_us: float | None,
         peak: DevicePeak | None,
-    ) -> dict[str, Any] | None:
-        """The ncu report for one call on ``shape``, an ``error`` entry, or None when the pass is off.
+    ) -> NcuReport | None:
+        """The ncu report for one call on ``shape``, or why there is none; None when the pass is off.
 
         ``evaluator.child.ncu_target`` profiles the job's last timed shape, which is ``shape``.
         """
@@ -71,16 +71,17 @@ class NcuPass:
             with self._lock:
                 self.disabled_because = str(exc)
             log.warning("ncu profiling turned off for this evaluator: %s", exc)
-            return {"shape": shape.name, "error": str(exc)}
-        return {"shape": shape.name, **report.to_dict()}
+            return NcuReport(shape.name, error=str(exc))
+        return NcuReport(shape.name, report=report)
 
 
-def merge_ncu(profile: dict[str, Any] | None, ncu: dict[str, Any] | None) -> dict[str, Any] | None:
+def merge_ncu(profile: Profile | None, ncu: NcuReport | None) -> Profile | None:
     """Add the ncu report to the torch-profiler one; its summary, richer, becomes the prompt line."""
     if ncu is None:
         return profile
-    merged = dict(profile or {})
-    merged["ncu"] = ncu
-    if "error" not in ncu and ncu.get("summary"):
-        merged["summary"] = f"{ncu['shape']}: {ncu['summary']}"
-    return merged
+    summary = profile.summary if profile else ""
+    if ncu.report is not None and ncu.report.summary:
+        summary = f"{ncu.shape}: {ncu.report.summary}"
+    elif not summary:
+        summary = f"{ncu.shape}: ncu failed: {ncu.error}"
+    return Profile(summary=summary, shapes=dict(profile.shapes) if profile else {}, ncu=ncu)

@@ -1,63 +1,25 @@
-"""What a profile of one candidate call says: per-kernel time, a few hardware metrics, the roofline.
+"""Building a profile report: kernels merged by name, the roofline position, the one-line summary.
 
-Both profilers (``torch.profiler`` in the candidate's process, Nsight Compute around it) end in
-the same ``ProfileReport``, so the prompt builder and the store see one shape. ``summary`` is a
-single line a prompt can quote as is.
+The report's types (``ProfileReport``, ``KernelTime``, ``RooflinePosition``) are shared value types
+in ``evaluator.types``, so the agent and the store read them without this module's callers.
 """
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
-from typing import Any
-
 from evaluator.profiling.roofline import DevicePeak, throughput
+from evaluator.types import KernelTime, ProfileReport, RooflinePosition
+
+__all__ = [
+    "KernelTime",
+    "ProfileReport",
+    "RooflinePosition",
+    "aggregate",
+    "roofline_estimate",
+    "summary_line",
+]
 
 SUMMARY_LIMIT = 200
 NAME_LIMIT = 40
-
-Roofline = dict[str, float | str | None]
-
-
-@dataclass(frozen=True)
-class KernelTime:
-    """One kernel (GPU) or operator (CPU), its self time summed over the profiled calls."""
-
-    name: str
-    calls: int  # launches over all profiled calls
-    total_us: float  # self time over all profiled calls
-    share: float  # of all kernel (or op) self time in the profile, 0..1
-
-
-@dataclass(frozen=True)
-class ProfileReport:
-    """Profiler feedback for one candidate: the kernels, a curated metric set and the roofline."""
-
-    source: str  # "ncu" | "torch_profiler"
-    kernels: list[KernelTime]
-    metrics: dict[str, float]
-    roofline: Roofline
-    summary: str
-    profiled_calls: int = 1  # candidate calls the profile covers; per-call time is total / this
-    notes: list[str] = field(default_factory=list)
-
-    @property
-    def busy_us_per_call(self) -> float:
-        return sum(k.total_us for k in self.kernels) / max(self.profiled_calls, 1)
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> ProfileReport:
-        return cls(
-            source=str(data["source"]),
-            kernels=[KernelTime(**k) for k in data.get("kernels", [])],
-            metrics={str(k): float(v) for k, v in data.get("metrics", {}).items()},
-            roofline=dict(data.get("roofline", {})),
-            summary=str(data.get("summary", "")),
-            profiled_calls=int(data.get("profiled_calls", 1)),
-            notes=[str(n) for n in data.get("notes", [])],
-        )
 
 
 def aggregate(rows: list[tuple[str, int, float]]) -> list[KernelTime]:
@@ -81,23 +43,14 @@ def roofline_estimate(
     bytes_moved: float | None,
     peak: DevicePeak | None,
     half_precision: bool = False,
-) -> Roofline:
+) -> RooflinePosition:
     """Achieved GB/s and TFLOP/s from the declared work, the share of peak, and which roof binds.
 
     With both kinds of work and a peak, the bound comes from the arithmetic intensity against the
     device's ridge point. With one kind declared, that kind is the only roof we can speak to.
     """
-    empty: Roofline = {
-        "latency_us": latency_us,
-        "achieved_gbps": None,
-        "achieved_tflops": None,
-        "peak_fraction": None,
-        "memory_fraction": None,
-        "compute_fraction": None,
-        "bound": None,
-    }
     if not latency_us or latency_us <= 0 or not (flops or bytes_moved):
-        return empty
+        return RooflinePosition(latency_us=latency_us)
     speed = throughput(latency_us, flops, bytes_moved, peak, half_precision)
     peak_tflops = None
     if peak is not None:
@@ -114,15 +67,15 @@ def roofline_estimate(
         bound = "compute"
     else:
         bound = None  # both declared, no peak to place the ridge
-    return {
-        "latency_us": latency_us,
-        "achieved_gbps": speed.gbps,
-        "achieved_tflops": speed.tflops,
-        "peak_fraction": speed.peak_fraction,
-        "memory_fraction": memory_fraction,
-        "compute_fraction": compute_fraction,
-        "bound": bound,
-    }
+    return RooflinePosition(
+        latency_us=latency_us,
+        achieved_gbps=speed.gbps,
+        achieved_tflops=speed.tflops,
+        peak_fraction=speed.peak_fraction,
+        memory_fraction=memory_fraction,
+        compute_fraction=compute_fraction,
+        bound=bound,
+    )
 
 
 def short_kernel_name(name: str, limit: int = NAME_LIMIT) -> str:
@@ -161,7 +114,7 @@ def format_us(us: float) -> str:
 def summary_line(
     kernels: list[KernelTime],
     profiled_calls: int,
-    roofline: Roofline,
+    roofline: RooflinePosition,
     on_gpu: bool,
     extras: list[str] | None = None,
 ) -> str:
@@ -185,13 +138,9 @@ def summary_line(
     return line
 
 
-def _roofline_phrase(roofline: Roofline, on_gpu: bool) -> str:
-    gbps, tflops, bound = (
-        roofline.get("achieved_gbps"),
-        roofline.get("achieved_tflops"),
-        roofline.get("bound"),
-    )
-    memory_share, compute_share = roofline.get("memory_fraction"), roofline.get("compute_fraction")
+def _roofline_phrase(roofline: RooflinePosition, on_gpu: bool) -> str:
+    gbps, tflops, bound = roofline.achieved_gbps, roofline.achieved_tflops, roofline.bound
+    memory_share, compute_share = roofline.memory_fraction, roofline.compute_fraction
     memory = "HBM" if on_gpu else "memory"
     if isinstance(gbps, float) and (bound == "memory" or not isinstance(tflops, float)):
         text = f"{gbps:.0f} GB/s" if gbps >= 10 else f"{gbps:.2f} GB/s"

@@ -21,11 +21,12 @@ import psutil
 
 from evaluator.sandbox.cgroups import Cgroup, create_cgroup
 from evaluator.sandbox.isolation import Isolation
-from evaluator.wire.messages import Message, parse_message
+from evaluator.types import Stage
+from evaluator.wire.messages import ChildMessage, Malformed, StageEntered, parse_message
 
 # Variables a child may inherit. Everything else (API keys, database URLs, tokens) is dropped.
 INHERITED_ENV = ("PATH", "LANG", "LC_ALL", "LD_LIBRARY_PATH", "CUDA_HOME", "TZ")
-STAGE_ORDER = ("load", "reference", "correctness", "timing", "done")
+STAGE_ORDER = (Stage.LOAD, Stage.REFERENCE, Stage.CORRECTNESS, Stage.TIMING, Stage.DONE)
 MAX_MESSAGE_BYTES = 1 << 20
 STDERR_TAIL_BYTES = 4000
 
@@ -38,7 +39,7 @@ class SandboxPolicy:
 
     memory_bytes: int | None
     cpu_threads: int
-    stage_timeouts: Mapping[str, float]
+    stage_timeouts: Mapping[Stage, float]
     address_space_limit: bool = True
     max_open_files: int = 1024
     max_processes: int = 512  # threads count too; binds only for an unprivileged user
@@ -91,7 +92,7 @@ class ChildExit:
     """How the child ended: exit code (negative for a signal), or the stage whose limit it overran."""
 
     returncode: int | None
-    timed_out_stage: str | None
+    timed_out_stage: Stage | None
     killed_by_us: bool
     stderr_tail: str
     signal_as_exit_code: bool = False
@@ -128,17 +129,17 @@ class SandboxedProcess:
                 start_new_session=True,
             )
         os.close(write_fd)
-        self.stage = "load"
-        self._stage_deadline = time.monotonic() + policy.stage_timeouts.get("load", 60.0)
+        self.stage = Stage.LOAD
+        self._stage_deadline = time.monotonic() + policy.stage_timeouts.get(Stage.LOAD, 60.0)
         self._hard_deadline = time.monotonic() + policy.total_timeout
         self._killed = False
-        self.timed_out_stage: str | None = None
+        self.timed_out_stage: Stage | None = None
 
     @property
     def pid(self) -> int:
         return self._proc.pid
 
-    def events(self) -> Iterator[Message]:
+    def events(self) -> Iterator[ChildMessage | Malformed]:
         """Yield the child's messages until it exits or overruns a stage limit."""
         selector = selectors.DefaultSelector()
         selector.register(self._read_fd, selectors.EVENT_READ)
@@ -164,13 +165,13 @@ class SandboxedProcess:
                     message = parse_message(line)
                     if message is None:
                         continue
-                    if message.event == "stage":
-                        self._advance(str(message.data.get("stage", "")))
+                    if isinstance(message, StageEntered):
+                        self._advance(message.stage)
                     yield message
         finally:
             selector.close()
 
-    def _advance(self, stage: str) -> None:
+    def _advance(self, stage: Stage) -> None:
         """Stages only move forward, so a child cannot buy time by repeating one."""
         if stage in STAGE_ORDER and STAGE_ORDER.index(stage) > STAGE_ORDER.index(self.stage):
             self.stage = stage

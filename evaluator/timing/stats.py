@@ -6,7 +6,7 @@ Both sides of the process boundary use these: the child fills them, the evaluato
 from __future__ import annotations
 
 import statistics
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -42,22 +42,6 @@ class TimingStats:
     # On the CPU: the process's CPU time over the wall time of the sampling, every thread and
     # waited-for child counted: the cores kept busy on average. None where not measured (CUDA).
     cores: float | None = None
-
-
-def figures_from_message(data: Mapping[str, Any]) -> list[TimingStats]:
-    """A child's ``timing`` message back into its figures, the reported one first."""
-
-    def one(d: Mapping[str, Any]) -> TimingStats:
-        cores = d.get("cores")
-        return TimingStats(
-            float(d["median_us"]),
-            float(d["iqr_us"]),
-            int(d["samples"]),
-            str(d["method"]),
-            None if cores is None else float(cores),
-        )
-
-    return [one(data), *(one(a) for a in data.get("alternates", []))]
 
 
 def summarize(samples_us: Sequence[float], method: str) -> TimingStats:

@@ -1,94 +1,179 @@
-"""The wire format between the evaluator and its child processes.
+"""What a child tells the evaluator: one frozen dataclass per message, as JSON lines on a pipe.
 
-A child gets a job as a JSON file and reports progress as JSON lines on a dedicated pipe,
-so nothing a candidate prints on stdout can be mistaken for a message.
+The pipe is the child's own descriptor, so nothing a candidate prints on stdout can pass for a
+message; but candidate code runs in that process and can write to the pipe too. So the parent
+decodes every line into its type, with its fields validated (``parse_message``): a line that
+names a known message with the wrong fields is ``Malformed``, which the receiver turns into a
+verdict, never an exception. ``ONCE`` names the fields that tell apart messages the harness sends
+once each, so a forged second one is recognized (``evaluator.observer``).
+
+The child only encodes (``Channel.send``), with the standard library alone: the validation, and
+pydantic with it, stays in the parent.
 """
 
 from __future__ import annotations
 
 import json
 import os
-from dataclasses import asdict, dataclass, field
-from pathlib import Path
-from typing import Any
+from dataclasses import asdict, dataclass
+from typing import Any, ClassVar
+
+from evaluator.timing.stats import TimingStats
+from evaluator.types import DeviceInfo, ProfileReport, Stage, Status
+
+
+class ChildMessage:
+    """What every message is: ``KIND`` is its name on the wire."""
+
+    KIND: ClassVar[str]
+    # The fields that identify a message the harness sends once per value of them; None: any number.
+    ONCE: ClassVar[tuple[str, ...] | None] = None
+
+    def once_key(self) -> tuple[str, ...] | None:
+        if self.ONCE is None:
+            return None
+        return (self.KIND, *(str(getattr(self, name)) for name in self.ONCE))
 
 
 @dataclass(frozen=True)
-class TrialSpec:
-    """One correctness call: which inputs to load and where to write the outputs."""
+class DeviceReport(ChildMessage):
+    KIND = "device"
+    ONCE = ()
+    info: DeviceInfo
 
+
+@dataclass(frozen=True)
+class StageEntered(ChildMessage):
+    """The child moved on to ``stage``; ``DONE`` ends it. ``deferred``: why pre-flight left the
+    verdict to the device."""
+
+    KIND = "stage"
+    ONCE = ("stage",)
+    stage: Stage
+    deferred: str | None = None
+
+
+@dataclass(frozen=True)
+class Verdict(ChildMessage):
+    KIND = "verdict"
+    status: Status
+    reason: str = ""
+    traceback: str = ""
+
+
+@dataclass(frozen=True)
+class ChildFailed(ChildMessage):
+    """The reference's process failed (candidates' failures are verdicts)."""
+
+    KIND = "error"
+    reason: str
+    traceback: str = ""
+
+
+@dataclass(frozen=True)
+class TrialWritten(ChildMessage):
+    """A correctness call's outputs are in their file. ``scales`` come from the reference only."""
+
+    KIND = "trial"
+    ONCE = ("shape", "index")
     shape: str
     index: int
-    inputs_path: str
-    output_path: str
+    peak_mem_bytes: int | None = None
+    scales: tuple[float, ...] = ()
 
 
 @dataclass(frozen=True)
-class TimingSpec:
-    """One timed shape: the input sets to rotate through while timing."""
+class ShapeTimed(ChildMessage):
+    """The figures of one shape, the reported one first, then those taken by other methods."""
 
+    KIND = "timing"
+    ONCE = ("shape",)
     shape: str
-    inputs_paths: list[str]
-    flops: float | None = None
-    bytes_moved: float | None = None
-    profile: bool = False
-    method: str | None = None  # the reference's method for this shape; None: the plan's own
-    # Where each probe's inputs will appear, once asked for after timing (``evaluator.checks.probes``).
-    probe_paths: list[str] = field(default_factory=list)
-    # Where the positions to check in timed outputs will appear (``evaluator.checks.spot_checks``).
-    check_path: str = ""
+    figures: tuple[TimingStats, ...]
 
 
 @dataclass(frozen=True)
-class CandidateJob:
-    candidate_path: str
-    config: dict[str, Any]
-    device: str
-    init_inputs_path: str
-    model_seed: int
-    trials: list[TrialSpec]
-    timings: list[TimingSpec]
-    timing: dict[str, Any]
-    cpu_threads: int
-    interpreted: bool
-    problem_stem: str
-    gpu_memory_fraction: float = 1.0
+class ShapeProfiled(ChildMessage):
+    KIND = "profile"
+    shape: str
+    report: ProfileReport
 
 
 @dataclass(frozen=True)
-class ReferenceJob:
-    problem_path: str
-    overrides: dict[str, int]
-    device: str
-    out_dir: str  # inputs, for candidates to be given
-    expected_dir: str  # expected outputs, kept apart from them (``evaluator.reference``)
-    model_seed: int
-    shapes: list[dict[str, Any]]
-    trial_seeds: dict[str, list[int]]
-    heavy_tail_trials: list[int]
-    timing: dict[str, Any]
-    cpu_threads: int
+class PositionsWanted(ChildMessage):
+    """Asks for the positions at which a shape's kept timed outputs are checked."""
+
+    KIND = "check_request"
+    ONCE = ("shape",)
+    shape: str
 
 
 @dataclass(frozen=True)
-class Message:
-    event: str
-    data: dict[str, Any] = field(default_factory=dict)
+class TimedOutputWritten(ChildMessage):
+    """A kept timed output, gathered at its positions; ``sample`` -1: the CUDA-graph replay."""
+
+    KIND = "timed_output"
+    ONCE = ("shape", "sample")
+    shape: str
+    index: int
+    sample: int
+    path: str
 
 
-def write_job(job: CandidateJob | ReferenceJob, path: Path) -> None:
-    path.write_text(json.dumps(asdict(job)))
+@dataclass(frozen=True)
+class ProbeWanted(ChildMessage):
+    """Asks for the inputs of a probe, once the shape was checked and timed."""
+
+    KIND = "probe_request"
+    ONCE = ("shape", "probe")
+    shape: str
+    probe: int
 
 
-def read_candidate_job(path: Path) -> CandidateJob:
-    raw = json.loads(path.read_text())
-    raw["trials"] = [TrialSpec(**t) for t in raw["trials"]]
-    raw["timings"] = [TimingSpec(**t) for t in raw["timings"]]
-    return CandidateJob(**raw)
+@dataclass(frozen=True)
+class ProbePositionsWanted(ChildMessage):
+    KIND = "probe_check_request"
+    ONCE = ("shape", "probe")
+    shape: str
+    probe: int
 
 
-def read_reference_job(path: Path) -> ReferenceJob:
-    return ReferenceJob(**json.loads(path.read_text()))
+@dataclass(frozen=True)
+class ProbeTimed(ChildMessage):
+    """A probe call's time, its loop's median on seen inputs, and the method of both."""
+
+    KIND = "probe"
+    ONCE = ("shape", "probe")
+    shape: str
+    probe: int
+    call_us: float
+    local_median_us: float
+    method: str
+
+
+@dataclass(frozen=True)
+class Malformed:
+    """A line that named a known message but did not carry its fields: itself a sign of tampering."""
+
+    kind: str
+    error: str
+
+
+MESSAGE_TYPES: tuple[type[ChildMessage], ...] = (
+    DeviceReport,
+    StageEntered,
+    Verdict,
+    ChildFailed,
+    TrialWritten,
+    ShapeTimed,
+    ShapeProfiled,
+    PositionsWanted,
+    TimedOutputWritten,
+    ProbeWanted,
+    ProbePositionsWanted,
+    ProbeTimed,
+)
+_BY_KIND = {cls.KIND: cls for cls in MESSAGE_TYPES}
 
 
 class Channel:
@@ -97,20 +182,49 @@ class Channel:
     def __init__(self, fd: int) -> None:
         self._fd = fd
 
-    def send(self, event: str, **data: Any) -> None:
-        payload = (json.dumps({"event": event, **data}, default=str) + "\n").encode()
+    def send(self, message: ChildMessage) -> None:
+        fields = asdict(message)  # type: ignore[call-overload]  # every message is a dataclass
+        payload = (json.dumps({"event": message.KIND, **fields}, default=str) + "\n").encode()
         while payload:
             written = os.write(self._fd, payload)
             payload = payload[written:]
 
 
-def parse_message(line: bytes) -> Message | None:
-    """Decode one line; None for anything that is not a well-formed message."""
+def parse_message(line: bytes) -> ChildMessage | Malformed | None:
+    """Decode one line; None for anything that is not a message at all (noise, unknown kinds)."""
     try:
         raw = json.loads(line)
     except (ValueError, UnicodeDecodeError):
         return None
     if not isinstance(raw, dict) or not isinstance(raw.get("event"), str):
         return None
-    event = raw.pop("event")
-    return Message(event, raw)
+    kind = raw.pop("event")
+    cls = _BY_KIND.get(kind)
+    if cls is None:
+        return None
+    try:
+        message: ChildMessage = _adapter(cls).validate_python(raw)
+    except ValueError as exc:  # pydantic's ValidationError is one
+        return Malformed(kind, _first_error(exc))
+    return message
+
+
+_ADAPTERS: dict[str, Any] = {}
+
+
+def _adapter(cls: type[ChildMessage]) -> Any:
+    """A validator per message type, built on first use: children never import pydantic."""
+    if cls.KIND not in _ADAPTERS:
+        from pydantic import TypeAdapter
+
+        _ADAPTERS[cls.KIND] = TypeAdapter(cls)
+    return _ADAPTERS[cls.KIND]
+
+
+def _first_error(exc: ValueError) -> str:
+    errors = getattr(exc, "errors", None)
+    if callable(errors):
+        first = errors()[0]
+        where = ".".join(str(p) for p in first.get("loc", ())) or "message"
+        return f"{where}: {first.get('msg', '')}"[:200]
+    return str(exc)[:200]

@@ -13,12 +13,12 @@ from typing import Any
 import pytest
 import torch
 
-from evaluator.child.runtime import send_timing
 from evaluator.evaluate import Evaluator
 from evaluator.limits import EvalLimits
 from evaluator.timing.loop import time_cpu
-from evaluator.timing.stats import TimingPlan, TimingStats, figures_from_message, too_many_cores
+from evaluator.timing.stats import TimingPlan, TimingStats, too_many_cores
 from evaluator.types import Status
+from evaluator.wire.messages import ShapeTimed
 from kernels.candidate import make_candidate
 from kernels.problem import load_problem
 
@@ -100,8 +100,9 @@ def _matmul(inputs: Any) -> Any:
 
 def test_a_single_threaded_call_keeps_one_core_busy(one_torch_thread: None) -> None:
     stats = time_cpu(_matmul, [[torch.randn(384, 384)]], PLAN)
-    # Above 0.5: a shared host may steal part of the core, but a broken count reads 0 or more than 1.
-    assert stats.cores is not None and 0.5 < stats.cores < 1.1, stats
+    # A busy host may take most of the core (four runnable threads on two cores leave this one
+    # under half), but a broken count reads 0, or more than the one thread could use.
+    assert stats.cores is not None and 0.05 < stats.cores < 1.1, stats
     assert too_many_cores("square", stats, allowed=1) is None
 
 
@@ -134,16 +135,9 @@ def test_a_call_that_raises_torch_threads_is_seen_using_two_cores(
     assert too_many_cores("square", stats, allowed=2) is None
 
 
-def test_the_cores_cross_the_process_boundary_and_cuda_figures_carry_none() -> None:
-    sent: list[dict[str, Any]] = []
-
-    class Recorder:
-        def send(self, event: str, **data: Any) -> None:
-            sent.append(data)
-
-    figures = [TimingStats(120.0, 2.0, 40, "cpu_perf_counter", cores=1.02)]
-    send_timing(Recorder(), "small", figures)  # type: ignore[arg-type]
-    assert figures_from_message(sent[0]) == figures
+def test_the_cores_cross_the_process_boundary_and_cuda_figures_carry_none(through_a_pipe: Any) -> None:
+    figures = (TimingStats(120.0, 2.0, 40, "cpu_perf_counter", cores=1.02),)
+    assert through_a_pipe(ShapeTimed("small", figures)) == ShapeTimed("small", figures)
     cuda = TimingStats(7.3, 0.1, 80, "cuda_events_l2_flush")
     assert cuda.cores is None and too_many_cores("small", cuda, allowed=1) is None
 
@@ -258,7 +252,6 @@ def test_a_sampling_window_too_short_to_judge_carries_no_core_figure(one_torch_t
 def test_too_many_cores_is_measured_again_before_it_is_a_verdict(tmp_path: Path) -> None:
     """One crowded figure defers the verdict to a fresh process (``Evaluator.evaluate``)."""
     from evaluator.observer import CandidateObserver
-    from evaluator.wire.messages import Message
 
     observer = CandidateObserver(
         reference=None,  # type: ignore[arg-type]  # timing messages never read the reference
@@ -266,6 +259,6 @@ def test_too_many_cores_is_measured_again_before_it_is_a_verdict(tmp_path: Path)
         tolerance=lambda _: None,  # type: ignore[arg-type,return-value]
         allowed_cores=1,
     )
-    figures = {"median_us": 90.0, "iqr_us": 1.0, "samples": 40, "method": "cpu_perf_counter", "cores": 1.9}
-    assert not observer.handle(Message("timing", {"shape": "square", **figures}))
+    figures = (TimingStats(90.0, 1.0, 40, "cpu_perf_counter", cores=1.9),)
+    assert not observer.handle(ShapeTimed("square", figures))
     assert observer.verdict is None and "1.90 CPU cores" in observer.crowded["square"]

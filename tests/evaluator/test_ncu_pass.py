@@ -17,6 +17,7 @@ from evaluator.limits import EvalLimits
 from evaluator.profiling.ncu_pass import NcuPass, merge_ncu
 from evaluator.sandbox.isolation import Isolation, detect_isolation
 from evaluator.sandbox.process import SandboxPolicy
+from evaluator.types import Profile
 from kernels.problem import Shape
 
 SAMPLE_CSV = Path(__file__).parent / "ncu_sample.csv"
@@ -69,24 +70,24 @@ def test_profiles_the_target_inside_the_sandbox_and_becomes_the_summary(on_path:
     argv = (on_path / "argv").read_text()
     assert "--profile-from-start off" in argv and f"-m evaluator.child.ncu_target {job}" in argv
     assert argv.rstrip().endswith("--profiler-ipc"), "the target shares ncu's network namespace"
-    assert report is not None and "error" not in report
-    assert report["shape"] == "wide" and report["source"] == "ncu"
-    assert report["kernels"] and "dram_throughput_pct" in report["metrics"]
-    merged = merge_ncu({"summary": "wide: torch profiler line", "shapes": {}}, report)
-    assert merged is not None and merged["ncu"] is report
-    assert merged["summary"] == f"wide: {report['summary']}" and "DRAM" in merged["summary"]
+    assert report is not None and report.error is None and report.report is not None
+    assert report.shape == "wide" and report.report.source == "ncu"
+    assert report.report.kernels and "dram_throughput_pct" in report.report.metrics
+    merged = merge_ncu(Profile(summary="wide: torch profiler line"), report)
+    assert merged is not None and merged.ncu is report
+    assert merged.summary == f"wide: {report.report.summary}" and "DRAM" in merged.summary
 
 
 def test_a_failure_is_reported_once_then_the_pass_stays_off(on_path: Path) -> None:
     stand_in_ncu(on_path, exit_code=3)
     ncu = NcuPass(EvalLimits(), "cuda:0")
     first = ncu.profile(on_path / "job.json", {"PATH": os.environ["PATH"]}, policy(None), WIDE, None, None)
-    assert first is not None and "exited with code 3" in first["error"]
+    assert first is not None and "exited with code 3" in (first.error or "")
     assert "--profiler-ipc" not in (on_path / "argv").read_text(), "no namespace: sockets stay scoped"
     assert ncu.disabled_because is not None
     assert ncu.profile(on_path / "job.json", {}, policy(None), WIDE, None, None) is None
-    torch_only = {"summary": "wide: torch profiler line"}
-    assert merge_ncu(torch_only, first) == {**torch_only, "ncu": first}
+    torch_only = Profile(summary="wide: torch profiler line")
+    assert merge_ncu(torch_only, first) == Profile(summary=torch_only.summary, ncu=first)
     assert merge_ncu(torch_only, None) is torch_only
 
 
@@ -107,7 +108,7 @@ def test_real_ncu_profiles_a_passing_candidate(tmp_path: Path) -> None:
     result = evaluator.evaluate(make_candidate(honest))
     assert result.ok, result.reason
     assert result.profile is not None
-    report = result.profile["ncu"]
-    assert "error" not in report, report.get("error")
-    assert report["kernels"] and "softmax" in report["kernels"][0]["name"].lower()
-    assert result.profile["summary"].startswith(f"{report['shape']}: ")
+    ncu = result.profile.ncu
+    assert ncu is not None and ncu.report is not None, ncu and ncu.error
+    assert ncu.report.kernels and "softmax" in ncu.report.kernels[0].name.lower()
+    assert result.profile.summary.startswith(f"{ncu.shape}: ")

@@ -12,7 +12,17 @@ from evaluator.observer import CandidateObserver
 from evaluator.reference import ReferenceData, ReferenceTrial
 from evaluator.timing.stats import TimingStats
 from evaluator.types import DeviceInfo, Status
-from evaluator.wire.messages import Message
+from evaluator.wire.messages import (
+    Malformed,
+    PositionsWanted,
+    ProbePositionsWanted,
+    ProbeTimed,
+    ProbeWanted,
+    ShapeTimed,
+    TimedOutputWritten,
+    TrialWritten,
+    parse_message,
+)
 from evaluator.wire.tensor_files import load_tensors, save_tensors
 from kernels.problem import Shape, Tolerance
 
@@ -56,9 +66,8 @@ def observer_for(tmp_path: Path, probes: bool = True) -> CandidateObserver:
 def run_trials_and_timing(observer: CandidateObserver) -> None:
     for index in range(TRIALS):
         save_tensors([torch.full((10, 10), float(index))], observer.outputs_dir / f"out_a_{index}.pt")
-        assert not observer.handle(Message("trial", {"shape": "a", "index": index}))
-    timing = {"median_us": 5.0, "iqr_us": 0.1, "samples": 30, "method": "cpu_perf_counter"}
-    assert not observer.handle(Message("timing", {"shape": "a", **timing}))
+        assert not observer.handle(TrialWritten("a", index))
+    assert not observer.handle(ShapeTimed("a", (TimingStats(5.0, 0.1, 30, "cpu_perf_counter"),)))
 
 
 def send_timed_output(observer: CandidateObserver, index: int, value: float) -> bool:
@@ -66,12 +75,13 @@ def send_timed_output(observer: CandidateObserver, index: int, value: float) -> 
     positions = load_tensors(positions_path(observer.check_dir, "a"))[index]
     spots = gather_spots([torch.full((10, 10), value)], positions)
     save_tensors(spots, observer.outputs_dir / f"timed_a_{10 + index}.pt")
-    return observer.handle(Message("timed_output", {"shape": "a", "index": index, "sample": 10 + index}))
+    path = observer.outputs_dir / f"timed_a_{10 + index}.pt"
+    return observer.handle(TimedOutputWritten("a", index, 10 + index, str(path)))
 
 
 def test_positions_asked_for_before_the_shape_was_timed_are_refused(tmp_path: Path) -> None:
     observer = observer_for(tmp_path)
-    assert observer.handle(Message("check_request", {"shape": "a"}))
+    assert observer.handle(PositionsWanted("a"))
     assert observer.verdict is not None and observer.verdict[0] is Status.REJECTED
     assert observer.check_dir is not None and not positions_path(observer.check_dir, "a").exists()
 
@@ -79,7 +89,7 @@ def test_positions_asked_for_before_the_shape_was_timed_are_refused(tmp_path: Pa
 def test_positions_are_delivered_once_and_timed_outputs_are_checked_at_them(tmp_path: Path) -> None:
     observer = observer_for(tmp_path, probes=False)
     run_trials_and_timing(observer)
-    assert not observer.handle(Message("check_request", {"shape": "a"}))
+    assert not observer.handle(PositionsWanted("a"))
     assert not send_timed_output(observer, 0, 0.0)
     assert not send_timed_output(observer, 1, 1.0)
     assert observer.missing_results() == ["a"]  # input set 2 was sampled but never checked
@@ -87,14 +97,14 @@ def test_positions_are_delivered_once_and_timed_outputs_are_checked_at_them(tmp_
     assert observer.missing_results() == []
     assert observer.timed_checks == TRIALS
     assert not list(observer.outputs_dir.iterdir())  # every output file deleted once compared
-    assert observer.handle(Message("check_request", {"shape": "a"}))  # a second request is forged
+    assert observer.handle(PositionsWanted("a"))  # a second request is forged
     assert observer.verdict is not None and "twice" in observer.verdict[1]
 
 
 def test_a_wrong_timed_output_is_a_wrong_output(tmp_path: Path) -> None:
     observer = observer_for(tmp_path)
     run_trials_and_timing(observer)
-    observer.handle(Message("check_request", {"shape": "a"}))
+    observer.handle(PositionsWanted("a"))
     assert send_timed_output(observer, 1, 0.0)  # input set 1's answer is all ones
     assert observer.verdict is not None and observer.verdict[0] is Status.WRONG_OUTPUT
     assert "timed call 11 returned a wrong result" in observer.verdict[1]
@@ -103,7 +113,7 @@ def test_a_wrong_timed_output_is_a_wrong_output(tmp_path: Path) -> None:
 def test_a_file_of_tensors_without_values_is_a_wrong_output_not_an_evaluator_error(tmp_path: Path) -> None:
     observer = observer_for(tmp_path)
     save_tensors([torch.empty(10, 10, device="meta")], observer.outputs_dir / "out_a_0.pt")
-    assert observer.handle(Message("trial", {"shape": "a", "index": 0}))
+    assert observer.handle(TrialWritten("a", 0))
     assert observer.verdict is not None and observer.verdict[0] is Status.WRONG_OUTPUT
     assert "on meta, not a dense one" in observer.verdict[1]
 
@@ -114,16 +124,15 @@ def send_probe(observer: CandidateObserver, value: float, call_us: float) -> boo
     save_tensors(
         gather_spots([torch.full((10, 10), value)], positions), observer.outputs_dir / "probe_a_0.pt"
     )
-    figures = {"call_us": call_us, "local_median_us": 5.5, "method": "cpu_perf_counter"}
-    return observer.handle(Message("probe", {"shape": "a", "probe": 0, **figures}))
+    return observer.handle(ProbeTimed("a", 0, call_us, 5.5, "cpu_perf_counter"))
 
 
 def test_a_probe_is_checked_at_positions_drawn_after_its_call(tmp_path: Path) -> None:
     observer = observer_for(tmp_path)
     run_trials_and_timing(observer)
-    assert not observer.handle(Message("probe_request", {"shape": "a", "probe": 0}))
+    assert not observer.handle(ProbeWanted("a", 0))
     assert observer.probe_dir is not None and (observer.probe_dir / "inputs_a_0.pt").exists()
-    assert not observer.handle(Message("probe_check_request", {"shape": "a", "probe": 0}))
+    assert not observer.handle(ProbePositionsWanted("a", 0))
     assert not send_probe(observer, 3.0, call_us=6.0)
     assert observer.verdict is None
     assert observer.probe_calls == {"a": [ProbeCall(6.0, 5.5, "cpu_perf_counter")]}
@@ -132,12 +141,26 @@ def test_a_probe_is_checked_at_positions_drawn_after_its_call(tmp_path: Path) ->
 def test_probe_positions_before_the_probe_and_a_wrong_probe_answer_are_caught(tmp_path: Path) -> None:
     early = observer_for(tmp_path / "early")
     run_trials_and_timing(early)
-    assert early.handle(Message("probe_check_request", {"shape": "a", "probe": 0}))
+    assert early.handle(ProbePositionsWanted("a", 0))
     assert early.verdict is not None and early.verdict[0] is Status.REJECTED
     wrong = observer_for(tmp_path / "wrong")
     run_trials_and_timing(wrong)
-    wrong.handle(Message("probe_request", {"shape": "a", "probe": 0}))
-    wrong.handle(Message("probe_check_request", {"shape": "a", "probe": 0}))
+    wrong.handle(ProbeWanted("a", 0))
+    wrong.handle(ProbePositionsWanted("a", 0))
     assert send_probe(wrong, 2.0, call_us=6.0)  # the last trial's answer: a result kept by content
     assert wrong.verdict is not None and wrong.verdict[0] is Status.WRONG_OUTPUT
     assert "never seen" in wrong.verdict[1]
+
+
+def test_a_known_message_with_the_wrong_fields_is_a_rejection(tmp_path: Path) -> None:
+    observer = observer_for(tmp_path)
+    message = parse_message(b'{"event": "trial", "shape": "a", "index": "first"}')
+    assert isinstance(message, Malformed) and message.kind == "trial" and "index" in message.error
+    assert observer.handle(message)
+    assert observer.verdict is not None and observer.verdict[0] is Status.REJECTED
+    assert "malformed 'trial' message" in observer.verdict[1]
+
+
+def test_lines_that_are_not_messages_are_noise_not_verdicts() -> None:
+    for line in (b"not json", b"[1, 2]", b'{"no": "event"}', b'{"event": "unheard_of"}', b'{"event": 3}'):
+        assert parse_message(line) is None, line

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -11,13 +12,13 @@ from evaluator.profiling.ncu import build_ncu_command, ncu_available, ncu_report
 from evaluator.profiling.report import (
     SUMMARY_LIMIT,
     KernelTime,
-    ProfileReport,
     roofline_estimate,
     short_kernel_name,
     summary_line,
 )
 from evaluator.profiling.roofline import DevicePeak, peak_for
 from evaluator.profiling.torch_profiler import profile_call
+from evaluator.types import Profile, RooflinePosition
 
 H100 = DevicePeak(memory_gbps=3350.0, tflops_fp32=67.0, tflops_fp16=989.0)
 
@@ -38,7 +39,7 @@ def test_cpu_profile_names_the_top_op_and_shares_sum_to_one() -> None:
     assert len(report.summary) < SUMMARY_LIMIT
     assert "aten::mm" in report.summary
     assert "GB/s" in report.summary and "memory-bound" in report.summary
-    assert report.roofline["achieved_gbps"] == pytest.approx(3 * 512 * 512 * 4 / 100e-6 / 1e9)
+    assert report.roofline.achieved_gbps == pytest.approx(3 * 512 * 512 * 4 / 100e-6 / 1e9)
     assert report.metrics["busy_us_per_call"] > 0
     assert report.metrics["profiled_calls"] == 3
 
@@ -46,17 +47,25 @@ def test_cpu_profile_names_the_top_op_and_shares_sum_to_one() -> None:
 def test_cpu_profile_without_declared_work_has_no_roofline() -> None:
     x = torch.randn(256, 1024)
     report = profile_call(lambda: torch.softmax(x, dim=-1), "cpu", repeats=2)
-    assert report.roofline["bound"] is None and report.roofline["achieved_gbps"] is None
+    assert report.roofline.bound is None and report.roofline.achieved_gbps is None
     assert "GB/s" not in report.summary
     assert "softmax" in report.kernels[0].name
     assert not report.notes  # no work declared: nothing estimated, nothing to explain
 
 
-def test_report_round_trips_through_a_dict() -> None:
+def test_profile_round_trips_through_the_stores_json() -> None:
     x = torch.randn(128, 128)
     report = profile_call(lambda: x * 2, "cpu", flops=128 * 128, bytes_moved=2 * 128 * 128 * 4)
-    again = ProfileReport.from_dict(report.to_dict())
-    assert again == report
+    profile = Profile(summary=f"a: {report.summary}", shapes={"a": report})
+    again = Profile.from_dict(json.loads(json.dumps(profile.to_dict())))
+    assert again == profile and isinstance(again.shapes["a"].roofline, RooflinePosition)
+
+
+def test_a_flat_ncu_entry_from_the_store_is_read_too() -> None:
+    flat = {"shape": "wide", "source": "ncu", "kernels": [], "metrics": {}, "roofline": {}, "summary": "s"}
+    profile = Profile.from_dict({"summary": "wide: s", "shapes": {}, "ncu": flat})
+    assert profile.ncu is not None and profile.ncu.report is not None
+    assert profile.ncu.shape == "wide" and profile.ncu.report.source == "ncu"
 
 
 def test_ncu_csv_parser_reads_launches_units_and_separators() -> None:
@@ -82,8 +91,8 @@ def test_ncu_report_weights_metrics_by_time_and_builds_a_summary() -> None:
     dram = (86.12 * 40 + 40.0 * 10 + 85.88 * 40) / 90
     assert report.metrics["dram_throughput_pct"] == pytest.approx(dram)
     assert report.metrics["l2_hit_rate_pct"] == pytest.approx(12.5)  # the fill kernel had n/a
-    assert report.roofline["latency_us"] == pytest.approx(45.0)
-    assert report.roofline["bound"] == "memory"
+    assert report.roofline.latency_us == pytest.approx(45.0)
+    assert report.roofline.bound == "memory"
     assert len(report.summary) < SUMMARY_LIMIT
     assert report.summary.startswith("2 kernels; top: softmax_kernel 89% of 45.0 us;")
     assert "of peak HBM bandwidth (memory-bound)" in report.summary
@@ -126,11 +135,11 @@ def test_roofline_bound_from_the_ridge_point() -> None:
     gemm = roofline_estimate(
         100.0, flops=2 * 4096**3, bytes_moved=3 * 4096**2 * 2, peak=H100, half_precision=True
     )
-    assert gemm["bound"] == "compute"
-    assert gemm["compute_fraction"] == pytest.approx(2 * 4096**3 / 100e-6 / 1e12 / 989.0)
+    assert gemm.bound == "compute"
+    assert gemm.compute_fraction == pytest.approx(2 * 4096**3 / 100e-6 / 1e12 / 989.0)
     copy = roofline_estimate(100.0, flops=1e6, bytes_moved=1e9, peak=H100)
-    assert copy["bound"] == "memory"
-    assert roofline_estimate(None, 1e9, 1e9, H100)["bound"] is None
+    assert copy.bound == "memory"
+    assert roofline_estimate(None, 1e9, 1e9, H100).bound is None
 
 
 def test_summary_stays_under_the_limit_with_long_names() -> None:
@@ -153,7 +162,7 @@ def test_cuda_profile_names_the_softmax_kernel_and_the_roofline() -> None:
     assert report.metrics["busy_us_per_call"] > 0
     assert "host_us_per_call" in report.metrics
     assert len(report.summary) < SUMMARY_LIMIT and "GB/s" in report.summary
-    assert report.roofline["bound"] == "memory"
+    assert report.roofline.bound == "memory"
 
 
 @pytest.mark.gpu

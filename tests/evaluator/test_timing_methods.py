@@ -10,11 +10,11 @@ from typing import Any
 
 import pytest
 
-from evaluator.child.runtime import send_timing
 from evaluator.timing import cuda_graph as cuda_graph_timing
 from evaluator.timing import methods as timing_methods
 from evaluator.timing.methods import shape_method, time_call
-from evaluator.timing.stats import TimingPlan, TimingStats, figures_from_message, incomparable, same_method
+from evaluator.timing.stats import TimingPlan, TimingStats, incomparable, same_method
+from evaluator.wire.messages import ShapeTimed
 
 EVENTS = "cuda_events_l2_flush"
 GRAPH = cuda_graph_timing.METHOD
@@ -79,21 +79,7 @@ def test_a_candidate_is_timed_as_the_reference_was_and_compared_like_with_like()
     assert incomparable(captured, same_method(captured, [ref_events])) is not None
 
 
-class Recorder:
-    def __init__(self) -> None:
-        self.sent: list[tuple[str, dict[str, Any]]] = []
-
-    def send(self, event: str, **data: Any) -> None:
-        self.sent.append((event, data))
-
-
-def test_every_figure_crosses_the_process_boundary() -> None:
-    channel = Recorder()
-    figures = [TimingStats(4.9, 0.02, 60, GRAPH), TimingStats(7.3, 0.1, 80, EVENTS)]
-    send_timing(channel, "small", figures)  # type: ignore[arg-type]
-    ((event, data),) = channel.sent
-    assert event == "timing" and data["shape"] == "small"
-    assert figures_from_message(data) == figures
-    single = Recorder()
-    send_timing(single, "wide", figures[1:])  # type: ignore[arg-type]
-    assert figures_from_message(single.sent[0][1]) == figures[1:]
+def test_every_figure_crosses_the_process_boundary(through_a_pipe: Any) -> None:
+    figures = (TimingStats(4.9, 0.02, 60, GRAPH), TimingStats(7.3, 0.1, 80, EVENTS))
+    assert through_a_pipe(ShapeTimed("small", figures)) == ShapeTimed("small", figures)
+    assert through_a_pipe(ShapeTimed("wide", figures[1:])) == ShapeTimed("wide", figures[1:])
