@@ -43,10 +43,6 @@ DeviceOpt = Annotated[
 ]
 
 
-def _emit(data: Any) -> None:
-    sys.stdout.write(json.dumps(data, indent=2, default=str) + "\n")
-
-
 def _pairs(items: list[str] | None, what: str) -> dict[str, str]:
     pairs = {}
     for item in items or []:
@@ -83,12 +79,13 @@ def problems(
     from kernels.families import load_families
     from kernels.problem import builtin_names, load_problem
     from service import render
+    from service.schemas import ProblemListOut, ProblemOut
 
     if path:
         problem = load_problem(path, _overrides(size))
         families = [f.name for f in load_families(problem)]
         if as_json:
-            return _emit(render.problem_json(problem, families))
+            return render.emit_json(ProblemOut.from_problem(problem, families))
         out.print(f"[green]valid[/] problem [bold]{problem.name}[/] ({problem.path})")
         for s in problem.shapes:
             out.print(f"  shape {s.name}: {dict(s.sizes)} on {', '.join(s.devices)}")
@@ -97,7 +94,9 @@ def problems(
     loaded = [load_problem(name) for name in builtin_names()]
     by_problem = {p.name: [f.name for f in load_families(p)] for p in loaded}
     if as_json:
-        return _emit([render.problem_json(p, by_problem[p.name]) for p in loaded])
+        return render.emit_json(
+            ProblemListOut(tuple(ProblemOut.from_problem(p, by_problem[p.name]) for p in loaded))
+        )
     out.print(render.problems_table(loaded, {k: len(v) for k, v in by_problem.items()}))
     return None
 
@@ -125,6 +124,7 @@ def evaluate(
     from kernels.candidate import make_candidate, read_candidate_file, read_config_space
     from kernels.problem import load_problem
     from service import render
+    from service.schemas import EvaluateOut
 
     settings = _settings()
     loaded = load_problem(problem, _overrides(size))
@@ -147,7 +147,7 @@ def evaluate(
     finally:
         evaluator.close()
     if as_json:
-        _emit(result.to_dict() | {"candidate_hash": cand.hash, "config": cand.config.as_dict()})
+        render.emit_json(EvaluateOut.from_evaluation(result, cand))
     else:
         out.print(f"{render.status_text(result)} at stage {result.stage.value}: {result.reason}")
         if result.shapes:
@@ -156,7 +156,7 @@ def evaluate(
                 out.print(render.shape_details_table(result))
         out.print(f"speedup: {render.speedup_text(result)} on {target} (config: {cand.config})")
         if result.profile:
-            out.print(f"profile: {escape(result.profile['summary'])}")
+            out.print(f"profile: {escape(result.profile.summary)}")
         if result.verification:
             out.print(f"verification: {escape(result.verification)}")
         if result.phase_seconds:
@@ -221,7 +221,8 @@ def devices(
     from evaluator.hardware.devices import discover_devices
     from evaluator.profiling.ncu import find_ncu
     from evaluator.sandbox.isolation import NO_ISOLATION, detect_isolation
-    from service import machine_report
+    from service import machine_report, render
+    from service.schemas import MachineOut
 
     settings = _settings()
     with err.status("discovering devices..."):
@@ -229,7 +230,10 @@ def devices(
         isolation = detect_isolation() if settings.sandbox else NO_ISOLATION
     ncu = find_ncu()
     if as_json:
-        return _emit(machine_report.machine_json(specs, isolation, settings.sandbox, ncu, settings.ncu))
+        machine = MachineOut.from_machine(
+            specs, isolation, sandbox_on=settings.sandbox, ncu=ncu, ncu_on=settings.ncu
+        )
+        return render.emit_json(machine)
     out.print(machine_report.devices_table(specs))
     out.print(machine_report.sandbox_table(isolation, settings.sandbox))
     for warning in isolation.warnings:
@@ -249,12 +253,13 @@ def runs(
 ) -> None:
     """List the runs in the store, newest first."""
     from service import render
+    from service.schemas import RunListOut
     from store.repository import Store
 
     with Store(_settings().database_url) as store:
         summaries = store.list_runs(limit)
     if as_json:
-        return _emit([render.run_summary_json(r) for r in summaries])
+        return render.emit_json(RunListOut.from_records(summaries))
     out.print(
         render.runs_table(summaries) if summaries else "no runs yet; start one with `crucible optimize`"
     )
@@ -268,6 +273,7 @@ def show(
 ) -> None:
     """Show one run: its status, every candidate, the leaderboard and the Pareto front."""
     from service import render
+    from service.schemas import RunDetailOut
     from store.repository import Store
 
     with Store(_settings().database_url) as store:
@@ -276,14 +282,7 @@ def show(
         pareto = store.pareto(run_id)
         best = store.best_candidate(run_id)
     if as_json:
-        return _emit(
-            render.run_json(run)
-            | {
-                "best": render.candidate_json(best) if best else None,
-                "pareto": [render.candidate_json(c) for c in pareto],
-                "candidates": [render.candidate_json(c) for c in candidates],
-            }
-        )
+        return render.emit_json(RunDetailOut.from_records(run, candidates, pareto, best))
     out.print(
         f"run [bold]{run.id}[/]: {run.problem_name} on {run.device}, {run.status.value}"
         f"{' (' + run.error + ')' if run.error else ''}"
@@ -305,20 +304,15 @@ def export_command(
     as_json: JsonFlag = False,
 ) -> None:
     """Export a kernel as a standalone module with a provenance header and its own pytest file."""
+    from service import render
     from service.exporting import export_from_store
+    from service.schemas import ExportOut
     from store.repository import Store
 
     with Store(_settings().database_url) as store:
         record, files = export_from_store(store, target, out_dir)
     if as_json:
-        return _emit(
-            {
-                "candidate_id": record.id,
-                "module": str(files.module),
-                "test": str(files.test),
-                "reference": str(files.reference),
-            }
-        )
+        return render.emit_json(ExportOut.from_files(record, files))
     out.print(
         f"exported c{record.id} to {files.module}\n  test: {files.test}\n  run it: pytest {files.directory}"
     )
@@ -339,12 +333,17 @@ def main() -> None:
     except (CrucibleError, ValidationError) as exc:
         message = str(exc)
         if isinstance(exc, ValidationError):
+            if exc.title != "Settings":
+                raise  # a document that does not fit its schema is a bug, not bad input
             fields = ", ".join(
                 f"CRUCIBLE_{'_'.join(map(str, e['loc'])).upper()}: {e['msg']}" for e in exc.errors()
             )
             message = f"invalid setting: {fields}"
         if "--json" in sys.argv:
-            _emit({"error": message})
+            from service.render import emit_json
+            from service.schemas import ErrorOut
+
+            emit_json(ErrorOut(error=message))
         err.print(f"[red]error:[/] {escape(message)}")
         sys.exit(2)
 

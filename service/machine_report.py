@@ -6,8 +6,6 @@ and how strong the sandbox around generated code is on this host.
 
 from __future__ import annotations
 
-from typing import Any
-
 from rich.table import Table
 
 from evaluator.hardware.devices import DeviceSpec
@@ -82,13 +80,3 @@ def sandbox_table(isolation: Isolation, sandbox_on: bool) -> Table:
     for layer, held, effect in sandbox_rows(isolation, sandbox_on):
         table.add_row(layer, "[green]yes[/]" if held else "[red]no[/]", effect)
     return table
-
-
-def machine_json(
-    specs: list[DeviceSpec], isolation: Isolation, sandbox_on: bool, ncu: str | None, ncu_on: bool
-) -> dict[str, Any]:
-    return {
-        "devices": [spec.to_dict() for spec in specs],
-        "sandbox": {"enabled": sandbox_on, **isolation.describe()},
-        "profilers": {"torch_profiler": True, "ncu": ncu, "ncu_enabled": ncu_on and ncu is not None},
-    }

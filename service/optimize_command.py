@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import json
-import sys
 from pathlib import Path
-from typing import Any
 
 from rich.console import Console
 from rich.markup import escape
@@ -16,7 +13,9 @@ from kernels.problem import load_problem
 from service import render
 from service.exporting import export_from_store
 from service.runner import create_run, execute_run
+from service.schemas import OptimizeReportOut
 from service.settings import Settings
+from store.records import CandidateRecord
 from store.repository import Store
 
 
@@ -75,43 +74,38 @@ def run_optimize(
         pareto = store.pareto(run_id)
         final = store.get_run(run_id)
         exported = export_from_store(store, str(run_id), export)[1] if export is not None and best else None
-    report = {
-        "run_id": run_id,
-        "status": final.status.value,
-        "evaluated": outcome.evaluated,
-        "stopped": outcome.stopped_reason.value,
-        "best": _best_json(best),
-        "pareto": [render.candidate_json(c) for c in pareto],
-        "export": None if exported is None else {"module": str(exported.module), "test": str(exported.test)},
-    }
+    report = OptimizeReportOut.from_run(
+        final,
+        evaluated=outcome.evaluated,
+        stopped=outcome.stopped_reason.value,
+        best=best,
+        pareto=pareto,
+        exported=exported,
+    )
     if as_json:
-        sys.stdout.write(json.dumps(report, indent=2, default=str) + "\n")
+        render.emit_json(report)
     else:
-        _print_report(out, report, store_pareto=pareto, best=best)
+        _print_report(out, report, pareto=pareto, best=best)
     return 0 if best is not None else 1
 
 
-def _best_json(best: Any) -> dict[str, Any] | None:
-    if best is None:
-        return None
-    return render.candidate_json(best)
-
-
-def _print_report(out: Console, report: dict[str, Any], store_pareto: list[Any], best: Any) -> None:
+def _print_report(
+    out: Console, report: OptimizeReportOut, pareto: list[CandidateRecord], best: CandidateRecord | None
+) -> None:
     out.print(
-        f"run {report['run_id']} {report['status']}: {report['evaluated']} candidates evaluated"
-        f" (stopped: {report['stopped']})"
+        f"run {report.run_id} {report.status.value}: {report.evaluated} candidates evaluated"
+        f" (stopped: {report.stopped})"
     )
-    if store_pareto:
-        out.print(render.candidates_table(store_pareto, "Pareto front (latency, error, memory)"))
+    if pareto:
+        out.print(render.candidates_table(pareto, "Pareto front (latency, error, memory)"))
     if best is None:
         out.print("[red]no candidate passed[/]; see `crucible show` for the reasons")
         return
-    device = best.result.device.key if best.result.device else "-"
+    device = best.result.device.key if best.result and best.result.device else "-"
     config = escape(f"[{best.config}]")
     out.print(
         f"[bold green]best:[/] c{best.id} {best.family} {config} "
         f"speedup {render.speedup_text(best.result)} on {device}"
     )
-    if report["export"]:
-        out.print(f"[bold]exported:[/] {report['export']['module']}")
+    if report.export:
+        out.print(f"[bold]exported:[/] {report.export.module}")

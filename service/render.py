@@ -1,15 +1,18 @@
-"""Rich tables and JSON shapes for the CLI: one function per thing shown."""
+"""Rich tables for the CLI, one function per thing shown, and the one way ``--json`` prints a document."""
 
 from __future__ import annotations
 
+import json
+import sys
 from typing import Any
 
+from pydantic import BaseModel
 from rich.markup import escape
 from rich.table import Table
 
 from evaluator.types import EvalResult, Status
 from kernels.problem import Problem
-from store.records import CandidateRecord, RunRecord, RunSummary
+from store.records import CandidateRecord, RunSummary
 
 STATUS_STYLE = {
     Status.OK: "green",
@@ -21,6 +24,11 @@ STATUS_STYLE = {
 
 # Short names for ``TimingStats.method``.
 TIMERS = {"cuda_events_l2_flush": "events", "cuda_graph_l2_flush": "graph", "cpu_perf_counter": "cpu"}
+
+
+def emit_json(document: BaseModel) -> None:
+    """Print one document (a model from ``service.schemas``) on stdout, and nothing else there."""
+    sys.stdout.write(json.dumps(document.model_dump(mode="json"), indent=2) + "\n")
 
 
 def fmt(value: float | None, spec: str = ".4g", suffix: str = "") -> str:
@@ -118,27 +126,6 @@ def problems_table(problems: list[Problem], family_counts: dict[str, int]) -> Ta
     return table
 
 
-def problem_json(problem: Problem, families: list[str]) -> dict[str, Any]:
-    return {
-        "name": problem.name,
-        "path": str(problem.path),
-        "builtin": problem.builtin,
-        "scaled_down": problem.scaled_down,
-        "overrides": dict(problem.overrides),
-        "families": families,
-        "shapes": [
-            {
-                "name": s.name,
-                "sizes": dict(s.sizes),
-                "devices": list(s.devices),
-                "flops": s.flops,
-                "bytes_moved": s.bytes_moved,
-            }
-            for s in problem.shapes
-        ],
-    }
-
-
 def runs_table(runs: list[RunSummary]) -> Table:
     table = Table(title="Runs", title_justify="left")
     for column in (
@@ -168,21 +155,6 @@ def runs_table(runs: list[RunSummary]) -> Table:
     return table
 
 
-def run_summary_json(r: RunSummary) -> dict[str, Any]:
-    return {
-        "run_id": r.id,
-        "problem": r.problem_name,
-        "status": r.status.value,
-        "device": r.device,
-        "proposer": r.proposer,
-        "budget": r.budget,
-        "evaluated": r.evaluated,
-        "ok": r.ok,
-        "best_speedup": r.best_speedup,
-        "created_at": r.created_at.isoformat(),
-    }
-
-
 def candidates_table(records: list[CandidateRecord], title: str) -> Table:
     table = Table(title=title, title_justify="left")
     # One cell per candidate's identity (family, language, config on its own line) and short
@@ -205,44 +177,6 @@ def candidates_table(records: list[CandidateRecord], title: str) -> Table:
             "" if r is None or r.ok else escape(r.reason[:80]),
         )
     return table
-
-
-def candidate_json(c: CandidateRecord, with_source: bool = False) -> dict[str, Any]:
-    data: dict[str, Any] = {
-        "candidate_id": c.id,
-        "run_id": c.run_id,
-        "hash": c.hash,
-        "family": c.family,
-        "origin": c.origin.value,
-        "language": c.language.value,
-        "parent_id": c.parent_id,
-        "config": c.config.as_dict(),
-        "status": c.result.status.value if c.result else "pending",
-        "speedup": c.result.speedup if c.result else None,
-        "latency_us": c.result.latency_us if c.result else None,
-        "max_abs_err": c.result.max_error if c.result else None,
-        "peak_mem_bytes": c.result.peak_mem_bytes if c.result else None,
-        "result": c.result.to_dict() if c.result else None,
-    }
-    if with_source:
-        data["source"] = c.source
-    return data
-
-
-def run_json(run: RunRecord) -> dict[str, Any]:
-    return {
-        "run_id": run.id,
-        "problem": run.problem_name,
-        "status": run.status.value,
-        "device": run.device,
-        "proposer": run.proposer,
-        "budget": run.budget,
-        "error": run.error,
-        "overrides": run.overrides,
-        "created_at": run.created_at.isoformat(),
-        "finished_at": run.finished_at.isoformat() if run.finished_at else None,
-        "limits": run.limits,
-    }
 
 
 def limits_text(limits: dict[str, Any] | None) -> str:
