@@ -26,7 +26,7 @@ endif
 install: $(STAMP)
 
 run: $(STAMP)
-	$(VENV)/bin/crucible optimize $(RUN_PROBLEM) --budget $(RUN_BUDGET) --device $(RUN_DEVICE) --export $(EXPORT_DIR)
+	$(VENV)/bin/crucible optimize $(RUN_PROBLEM) --proposer offline --budget $(RUN_BUDGET) --device $(RUN_DEVICE) --export $(EXPORT_DIR)
 	$(PY) -m pytest -q $(EXPORT_DIR)
 
 lint: $(STAMP)

@@ -58,19 +58,31 @@ class OfflineProposer:
         exhaustive_limit: int = EXHAUSTIVE_LIMIT,
         interpreted_cap: int = 2,
         failure_limit: int = 2,
+        max_per_family: int | None = None,
     ) -> None:
+        self._seed = seed
+        self._exhaustive_limit = exhaustive_limit
         self._interpreted_cap = interpreted_cap
         self._failure_limit = failure_limit
-        self._states = [
-            _FamilyState(
-                family=f,
-                tuner=make_tuner(f.config_space, seed=seed + i, exhaustive_limit=exhaustive_limit),
-                normalized=normalize_source(f.source),
-            )
-            for i, f in enumerate(families)
-        ]
-        self._by_name = {s.family.name: s for s in self._states}
+        self._max_per_family = max_per_family
+        self._states: list[_FamilyState] = []
+        self._by_name: dict[str, _FamilyState] = {}
         self._cursor = 0
+        for family in families:
+            self.add_family(family)
+
+    def add_family(self, family: VariantFamily) -> bool:
+        """Tune one more family from now on (an LLM-written structure with a CONFIG_SPACE);
+        False when a family of that name is already tuned."""
+        if family.name in self._by_name:
+            return False
+        tuner = make_tuner(
+            family.config_space, seed=self._seed + len(self._states), exhaustive_limit=self._exhaustive_limit
+        )
+        state = _FamilyState(family=family, tuner=tuner, normalized=normalize_source(family.source))
+        self._states.append(state)
+        self._by_name[family.name] = state
+        return True
 
     @property
     def dropped(self) -> list[str]:
@@ -79,6 +91,8 @@ class OfflineProposer:
 
     def propose(self, archive: Archive) -> Candidate | None:
         """The next config of the next family in turn; None when no family can offer one now."""
+        if not self._states:
+            return None
         for step in range(len(self._states)):
             state = self._states[(self._cursor + step) % len(self._states)]
             if not self._may_propose(state):
@@ -118,6 +132,8 @@ class OfflineProposer:
 
     def _may_propose(self, state: _FamilyState) -> bool:
         if state.exhausted or state.dropped:
+            return False
+        if self._max_per_family is not None and state.observed + len(state.in_flight) >= self._max_per_family:
             return False
         if state.interpreted is True:
             return state.observed + len(state.in_flight) < self._interpreted_cap

@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import Enum
 
+from agent.llm.types import ChatMessage
 from evaluator.types import ShapeMetrics
 from kernels.problem import Problem
 
@@ -182,12 +183,6 @@ class PromptInputs:
     judge_advice: str | None = None
     guidance_ids: tuple[str, ...] | None = None
     edit_mode: EditMode = EditMode.FULL
-
-
-@dataclass(frozen=True)
-class ChatMessage:
-    role: str  # "system" or "user", as chat completion endpoints name them
-    content: str
 
 
 @dataclass(frozen=True)

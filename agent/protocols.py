@@ -63,14 +63,23 @@ class RunRecorder(Protocol):
 class Proposer(Protocol):
     """Writes candidates: the offline autotuner, or an LLM.
 
-    ``propose`` returns None when it has nothing to offer given what it has observed so
-    far. While evaluations are in flight the loop asks again once results arrive (a result
-    may unlock more work); None with nothing in flight ends the run as exhausted.
+    ``propose`` returns a candidate, a future for one still being written (an LLM call in
+    flight), or None when it has nothing to offer given what it has observed so far. A future
+    may resolve to None (the call failed, or its answer held no usable code). While work is in
+    flight the loop asks again once something arrives (a result may unlock more work); None
+    with nothing in flight ends the run.
+
+    Optional attributes the loop reads where a proposer has them:
+
+    * ``lookahead: int``: proposals it may have in the works beyond the free evaluation slots,
+      so a slot that frees up finds a candidate ready (0 where absent: asked only for a free slot);
+    * ``stopped_because: str | None``: why it has nothing more to offer, when that is a cap
+      (tokens, cost, wall time) rather than a search space used up.
     """
 
     @property
     def name(self) -> str: ...
 
-    def propose(self, archive: Archive) -> Candidate | None: ...
+    def propose(self, archive: Archive) -> Candidate | Future[Candidate | None] | None: ...
 
     def observe(self, candidate: Candidate, result: EvalResult) -> None: ...

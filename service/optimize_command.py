@@ -9,11 +9,12 @@ from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from agent.loop import SearchEvent
+from kernels.candidate import Origin
 from kernels.problem import load_problem
 from service import render
 from service.exporting import export_from_store
 from service.runner import create_run, execute_run
-from service.schemas import OptimizeReportOut
+from service.schemas import LLMUsageOut, OptimizeReportOut
 from service.settings import Settings
 from store.records import CandidateRecord
 from store.repository import Store
@@ -46,6 +47,7 @@ def run_optimize(
                 proposer=proposer,
                 limits=settings.eval_limits(),
                 slots=slots,
+                settings=settings,
             )
         else:
             run_id = resume
@@ -74,6 +76,12 @@ def run_optimize(
         pareto = store.pareto(run_id)
         final = store.get_run(run_id)
         exported = export_from_store(store, str(run_id), export)[1] if export is not None and best else None
+        llm = None
+        if final.proposer == "llm":
+            passed = sum(
+                1 for c in store.candidates(run_id) if c.origin is Origin.LLM and c.result and c.result.ok
+            )
+            llm = LLMUsageOut.from_counts(store.llm_call_counts(run_id), passed)
     report = OptimizeReportOut.from_run(
         final,
         evaluated=outcome.evaluated,
@@ -81,6 +89,7 @@ def run_optimize(
         best=best,
         pareto=pareto,
         exported=exported,
+        llm=llm,
     )
     if as_json:
         render.emit_json(report)
@@ -94,8 +103,15 @@ def _print_report(
 ) -> None:
     out.print(
         f"run {report.run_id} {report.status.value}: {report.evaluated} candidates evaluated"
-        f" (stopped: {report.stopped})"
+        f" (stopped: {report.stopped}{': ' + report.stop_detail if report.stop_detail else ''})"
     )
+    if report.llm is not None:
+        usage = report.llm
+        out.print(
+            f"LLM: {usage.calls} calls ({usage.failed_calls} gave no candidate), "
+            f"{usage.prompt_tokens + usage.completion_tokens:,} tokens, ${usage.cost_usd:.4f}, "
+            f"{usage.candidates_ok} written candidates passed"
+        )
     if pareto:
         out.print(render.candidates_table(pareto, "Pareto front (latency, error, memory)"))
     if best is None:

@@ -12,6 +12,7 @@ from rich.table import Table
 
 from evaluator.types import EvalResult, Status
 from kernels.problem import Problem
+from kernels.provenance import CallRecord
 from store.records import CandidateRecord, RunSummary
 
 STATUS_STYLE = {
@@ -184,3 +185,26 @@ def limits_text(limits: dict[str, Any] | None) -> str:
     if limits is None:
         return "not stored with the run (it is judged by the current settings)"
     return " ".join(f"{name}={limits[name]}" for name in sorted(limits))
+
+
+def calls_table(calls: list[CallRecord], candidate_ids: dict[str, int]) -> Table:
+    """A run's LLM calls: model, role, tokens, cost, latency, outcome, and what each wrote."""
+    table = Table(title=f"LLM calls ({len(calls)})", title_justify="left")
+    for column in ("#", "model", "role", "tokens", "cost", "latency", "outcome", "wrote"):
+        right = column in ("#", "tokens", "cost", "latency")
+        table.add_column(column, justify="right" if right else "left", no_wrap=True)
+    table.add_column("why", overflow="fold")  # the one column that gives way on a narrow terminal
+    for number, call in enumerate(calls, 1):
+        wrote = candidate_ids.get(call.candidate_hash or "")
+        table.add_row(
+            str(number),
+            escape(call.model),
+            call.role,
+            f"{call.prompt_tokens + call.completion_tokens:,}{'~' if call.tokens_estimated else ''}",
+            "cached" if call.cached else f"${call.cost_usd:.4f}",
+            f"{call.latency_s:.1f} s",
+            call.outcome,
+            f"c{wrote}" if wrote else "-",
+            escape(call.reason[:120]),
+        )
+    return table

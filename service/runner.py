@@ -11,6 +11,7 @@ import secrets
 from collections.abc import Callable
 from pathlib import Path
 
+from agent.llm_proposer import LLMProposer
 from agent.loop import SearchEvent, SearchOutcome, run_search
 from agent.offline import OfflineProposer
 from evaluator.errors import EvaluatorError
@@ -21,13 +22,14 @@ from evaluator.limits import EvalLimits
 from kernels.errors import CrucibleError
 from kernels.families import load_families
 from kernels.problem import Problem, builtin_names, load_problem
+from service.llm_wiring import check_llm_settings, llm_proposer
 from service.recorder import StoreRecorder
 from service.settings import Settings
 from store.records import RunRecord
 from store.repository import Store
 from store.status import RunStatus
 
-PROPOSERS = ("offline", "llm")
+PROPOSERS = ("auto", "offline", "llm")
 
 
 def create_run(
@@ -39,15 +41,20 @@ def create_run(
     proposer: str,
     limits: EvalLimits,
     slots: int = 1,
+    settings: Settings | None = None,
 ) -> int:
     """Validate the request and queue a run with a fresh secret seed and the evaluator limits its
-    candidates will be judged by, wherever and whenever it runs."""
+    candidates will be judged by, wherever and whenever it runs. ``auto`` becomes ``llm`` when an
+    endpoint and models are configured, ``offline`` otherwise."""
     if budget < 1:
         raise CrucibleError(f"--budget must be at least 1, got {budget}")
     if proposer not in PROPOSERS:
         raise CrucibleError(f"unknown proposer {proposer!r}; choose one of {', '.join(PROPOSERS)}")
+    settings = settings or Settings()
+    if proposer == "auto":
+        proposer = "llm" if settings.llm_configured else "offline"
     if proposer == "llm":
-        raise CrucibleError("the LLM proposer is not available yet; use --proposer offline")
+        check_llm_settings(settings)
     device = check_device_available(device)
     problem.shapes_for(device)  # fails early when the problem has no shape for this device
     if proposer == "offline" and not load_families(problem):
@@ -103,10 +110,14 @@ def execute_run(
         raise CrucibleError(f"run {run_id} is already completed; start a new run or raise its budget")
     problem = problem_for_run(run)
     families = load_families(problem)
-    if not families:
-        raise CrucibleError(f"problem {problem.name!r} has no variant families in {problem.variants_dir}")
-    proposer = OfflineProposer(families, seed=run.seed)
     check_device_available(run.device)  # a resumed run may land on a machine without its GPU
+    proposer: OfflineProposer | LLMProposer
+    if run.proposer == "llm":
+        proposer = llm_proposer(settings, store, run_id, problem, run.device, families, run.seed)
+    elif families:
+        proposer = OfflineProposer(families, seed=run.seed)
+    else:
+        raise CrucibleError(f"problem {problem.name!r} has no variant families in {problem.variants_dir}")
     limits = run_limits(run, settings)
     evaluators = [
         Evaluator(
@@ -145,6 +156,9 @@ def execute_run(
     except Exception as exc:
         store.set_run_status(run_id, RunStatus.INTERRUPTED, f"{type(exc).__name__}: {exc}")
         raise
+    finally:
+        if isinstance(proposer, LLMProposer):
+            proposer.close()
     final = RunStatus.CANCELLED if outcome.stopped_reason == "stopped" else RunStatus.COMPLETED
-    store.set_run_status(run_id, final)
+    store.set_run_status(run_id, final, outcome.detail)  # a cap says which one stopped the run
     return outcome

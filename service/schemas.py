@@ -337,6 +337,31 @@ class ExportOut(Document):
         return cls(candidate_id=record.id, module=files.module, test=files.test, reference=files.reference)
 
 
+class LLMUsageOut(Document):
+    """What a run's LLM calls came to, from the store's account of them."""
+
+    calls: int = Field(description="calls made, cache hits and failures included")
+    failed_calls: int = Field(
+        description="calls that gave no candidate (endpoint failures, no code, duplicates)"
+    )
+    prompt_tokens: int = Field(description="prompt tokens over all calls")
+    completion_tokens: int = Field(description="completion tokens over all calls")
+    cost_usd: float = Field(description="cost of all calls by the configured price table, in USD")
+    candidates_ok: int = Field(description="LLM-written candidates that passed")
+
+    @classmethod
+    def from_counts(cls, counts: tuple[int, int, int, int, float], candidates_ok: int) -> LLMUsageOut:
+        calls, failed, prompt, completion, cost = counts
+        return cls(
+            calls=calls,
+            failed_calls=failed,
+            prompt_tokens=prompt,
+            completion_tokens=completion,
+            cost_usd=round(cost, 6),
+            candidates_ok=candidates_ok,
+        )
+
+
 class OptimizeReportOut(Document):
     """``crucible optimize --json``: how the run ended, its best candidate, its front and any export."""
 
@@ -344,11 +369,17 @@ class OptimizeReportOut(Document):
     status: RunStatus = Field(description="the run's status when the command ended")
     evaluated: int = Field(description="how many candidates have a verdict")
     stopped: str = Field(
-        description="why the search ended: budget (reached), exhausted (nothing new to propose) or stopped"
+        description=(
+            "why the search ended: budget (reached), exhausted (nothing new to propose), cap (an LLM"
+            " cap, see stop_detail) or stopped"
+        )
     )
     best: CandidateOut | None = Field(description="the best ranked candidate, if one passed")
     pareto: tuple[CandidateOut, ...] = Field(description="the Pareto front over latency, error and memory")
     export: ExportedPathsOut | None = Field(description="where the best candidate was exported, if asked")
+    proposer: str = Field(default="offline", description="who wrote the candidates: offline or llm")
+    stop_detail: str | None = Field(default=None, description="for a cap: which one, with the figures")
+    llm: LLMUsageOut | None = Field(default=None, description="the LLM calls, for an llm run")
 
     @classmethod
     def from_run(
@@ -360,8 +391,12 @@ class OptimizeReportOut(Document):
         best: CandidateRecord | None,
         pareto: Sequence[CandidateRecord],
         exported: ExportedFiles | None,
+        llm: LLMUsageOut | None = None,
     ) -> OptimizeReportOut:
         return cls(
+            proposer=run.proposer,
+            stop_detail=run.error if stopped == "cap" else None,
+            llm=llm,
             run_id=run.id,
             status=run.status,
             evaluated=evaluated,
@@ -528,6 +563,7 @@ MODELS: tuple[type[BaseModel], ...] = (
     RunDetailOut,
     ExportedPathsOut,
     ExportOut,
+    LLMUsageOut,
     OptimizeReportOut,
     ProblemShapeOut,
     ProblemOut,

@@ -34,7 +34,34 @@ class Settings(BaseSettings, EvalLimits):
         description="any OpenAI-compatible endpoint (OpenAI, vLLM, SGLang, Ollama, llama.cpp, OpenRouter)",
     )
     models: Annotated[list[str], NoDecode] = Field(
-        default_factory=list, description="comma-separated models the LLM proposer uses"
+        default_factory=list,
+        description="models the LLM proposer uses, with optional weights: model-a:0.7,model-b:0.3",
+    )
+    llm_max_concurrent: int = Field(default=2, ge=1, le=64, description="LLM calls in flight at once")
+    llm_attempt_timeout_s: float = Field(default=120.0, gt=0, description="bound on one HTTP attempt")
+    llm_call_timeout_s: float = Field(
+        default=300.0, gt=0, description="bound on one LLM call, its retries included"
+    )
+    llm_max_attempts: int = Field(default=4, ge=1, le=20, description="attempts per call (429, 5xx, drops)")
+    llm_max_prompt_tokens: int = Field(
+        default=16_000, ge=1_000, description="prompt budget; long sources are cut, with a marker"
+    )
+    llm_max_completion_tokens: int = Field(default=4096, ge=64, description="max_tokens of each call")
+    llm_temperature: float = Field(default=0.7, ge=0, le=2, description="sampling temperature")
+    llm_judge: bool = Field(
+        default=False, description="ask a judge call for the one change most likely to pay, first"
+    )
+    llm_tune_per_structure: int = Field(
+        default=6, ge=1, description="evaluations the tuner spends on each new structure's CONFIG_SPACE"
+    )
+    llm_max_tokens: int | None = Field(default=None, ge=1, description="cap on a run's LLM tokens")
+    llm_max_cost_usd: float | None = Field(default=None, gt=0, description="cap on a run's LLM cost")
+    llm_max_wall_s: float | None = Field(
+        default=None, gt=0, description="cap on the wall time a run spends proposing with an LLM"
+    )
+    llm_prices: str = Field(
+        default="default=0/0",
+        description="USD per million prompt/completion tokens: gpt-4o=2.5/10,default=0/0",
     )
     executor: Literal["local", "ray"] = Field(
         default="local", description="where candidates run: local or ray"
@@ -56,6 +83,11 @@ class Settings(BaseSettings, EvalLimits):
         if isinstance(value, str):
             return [m.strip() for m in value.split(",") if m.strip()]
         return value
+
+    @property
+    def llm_configured(self) -> bool:
+        """An endpoint and at least one model: what ``--proposer auto`` needs to pick the LLM."""
+        return bool(self.openai_base_url and self.models)
 
     def eval_limits(self) -> EvalLimits:
         """The evaluator's limits as set here: the fields ``Settings`` inherits from ``EvalLimits``."""

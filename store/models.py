@@ -212,3 +212,34 @@ class EvaluationRow(Base):
     interpreted: Mapped[bool] = mapped_column(Boolean)
     timing_method: Mapped[str | None] = mapped_column(String(64))
     cpu_cores: Mapped[float | None] = mapped_column(Float)
+
+
+class LLMCallRow(Base):
+    """One LLM call of a run: what it cost, how it ended, and the answer (``kernels.provenance``).
+
+    The candidate a call wrote is found by ``(run_id, candidate_hash)``, the candidates' own
+    unique key, so a call is stored before its candidate is and the two never need updating.
+    """
+
+    __tablename__ = "llm_calls"
+    __table_args__ = (Index(None, "run_id", "id"), Index(None, "prompt_hash"))
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    run_id: Mapped[int] = mapped_column(ForeignKey("runs.id", ondelete="CASCADE"))
+    model: Mapped[str] = mapped_column(String(200))
+    role: Mapped[str] = mapped_column(String(32))
+    prompt_hash: Mapped[str] = mapped_column(String(64))
+    prompt: Mapped[str] = mapped_column(Text)
+    outcome: Mapped[str] = mapped_column(String(32))
+    prompt_tokens: Mapped[int] = mapped_column(Integer)
+    completion_tokens: Mapped[int] = mapped_column(Integer)
+    tokens_estimated: Mapped[bool] = mapped_column(Boolean)
+    cost_usd: Mapped[float] = mapped_column(Float)
+    latency_s: Mapped[float] = mapped_column(Float)
+    attempts: Mapped[int] = mapped_column(Integer)
+    cached: Mapped[bool] = mapped_column(Boolean)
+    reason: Mapped[str] = mapped_column(Text)
+    response: Mapped[str] = mapped_column(Text)
+    candidate_hash: Mapped[str | None] = mapped_column(String(64))
+    parent_hash: Mapped[str | None] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -19,7 +19,9 @@ from sqlalchemy.orm import Session
 
 from evaluator.types import EvalResult
 from kernels.candidate import Candidate
+from kernels.provenance import CallRecord
 from store import candidates as _candidates
+from store import llm_calls as _llm_calls
 from store import queries as _queries
 from store import runs as _runs
 from store.engine import make_engine, normalize_url, session_factory, upgrade, writer
@@ -166,6 +168,28 @@ class Store:
         """How many candidates of the run have a verdict, to weigh against its budget."""
         with self._reading() as session:
             return _candidates.evaluated_count(session, run_id)
+
+    # -- LLM calls ----------------------------------------------------------------------------
+
+    def add_llm_call(self, run_id: int, call: CallRecord) -> int:
+        """Store one LLM call of the run, as soon as it ended; returns its id."""
+        with self._writing() as session:
+            return _llm_calls.insert_call(session, run_id, call)
+
+    def llm_calls(self, run_id: int) -> list[CallRecord]:
+        """The run's LLM calls, oldest first."""
+        with self._reading() as session:
+            return _llm_calls.run_calls(session, run_id)
+
+    def answered_llm_call(self, prompt_hash: str) -> CallRecord | None:
+        """The newest answered call with this prompt, from any run: the response cache."""
+        with self._reading() as session:
+            return _llm_calls.answered(session, prompt_hash)
+
+    def llm_call_counts(self, run_id: int) -> tuple[int, int, int, int, float]:
+        """(calls, failed calls, prompt tokens, completion tokens, cost in USD) of the run."""
+        with self._reading() as session:
+            return _llm_calls.call_counts(session, run_id)
 
     # -- queries ------------------------------------------------------------------------------
 

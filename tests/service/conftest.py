@@ -33,7 +33,8 @@ class Completed:
 
 @pytest.fixture
 def crucible_env(tmp_path: Path) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("CRUCIBLE_")}
+    # Nothing of the outer environment configures these runs: no store, no limits, no LLM endpoint.
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("CRUCIBLE_", "OPENAI_", "RAY_"))}
     env.update(FAST_ENV)
     env["CRUCIBLE_DATABASE_URL"] = f"sqlite:///{tmp_path / 'crucible.db'}"
     env["CRUCIBLE_WORKDIR"] = str(tmp_path / "work")
