@@ -66,6 +66,8 @@ class LLMSettings:
     # Writer calls in a row that gave nothing new to evaluate (no code, a duplicate, a failed
     # call) before the proposer gives up: a model that only repeats itself must not be paid forever.
     max_fruitless_calls: int = 12
+    # Proposals kept in the works beyond the free slots (None: as many as calls may be in flight).
+    lookahead: int | None = None
 
 
 class _LoopThread:
@@ -142,7 +144,8 @@ class LLMProposer:
 
     @property
     def lookahead(self) -> int:
-        return self.settings.max_concurrent
+        chosen = self.settings.lookahead
+        return self.settings.max_concurrent if chosen is None else chosen
 
     @property
     def spend(self) -> Spend:
