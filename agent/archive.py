@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 from evaluator.types import EvalResult, Status
 from kernels.candidate import Candidate
-from kernels.pareto import Point, pareto_front
+from kernels.pareto import Point, dominates, pareto_front
 
 
 @dataclass(frozen=True)
@@ -70,7 +70,9 @@ class Archive:
     def __init__(self) -> None:
         self._entries: dict[int, ArchiveEntry] = {}
         self._family_best: dict[str, ArchiveEntry] = {}
-        self._pareto: list[ArchiveEntry] | None = None
+        # The front as points, kept up to date one insertion at a time (a replaced result
+        # rebuilds it): at 10k candidates a rebuild per result would dominate an iteration.
+        self._front: list[Point[ArchiveEntry]] | None = None
 
     def __len__(self) -> int:
         return len(self._entries)
@@ -85,7 +87,10 @@ class Archive:
         entry = ArchiveEntry(candidate_id, candidate, result)
         replaced = candidate_id in self._entries
         self._entries[candidate_id] = entry
-        self._pareto = None
+        if replaced:
+            self._front = None
+        elif self._front is not None and entry.timed:
+            self._front = _inserted(self._front, Point(entry, objectives(entry)))
         if replaced:
             self._family_best = {}
             for existing in self.entries:
@@ -117,10 +122,9 @@ class Archive:
 
     def pareto(self) -> list[ArchiveEntry]:
         """Non-dominated ok, timed entries over (latency, error, memory), fastest first."""
-        if self._pareto is None:
-            points = [Point(e, objectives(e)) for e in self.entries if e.timed]
-            self._pareto = [p.item for p in pareto_front(points)]
-        return list(self._pareto)
+        if self._front is None:
+            self._front = pareto_front([Point(e, objectives(e)) for e in self.entries if e.timed])
+        return [p.item for p in sorted(self._front, key=lambda p: p.values)]
 
     def select(self, rng: random.Random) -> ArchiveEntry | None:
         """A parent for the next proposal: uniform over the Pareto front and the family bests.
@@ -138,6 +142,13 @@ class Archive:
         """How many entries ended in each status (statuses never seen are left out)."""
         counts = Counter(e.result.status for e in self._entries.values())
         return {status: counts[status] for status in Status if counts[status]}
+
+
+def _inserted(front: list[Point[ArchiveEntry]], point: Point[ArchiveEntry]) -> list[Point[ArchiveEntry]]:
+    """The front with one more point, by ``pareto_front``'s rule (exact ties keep the first seen)."""
+    if any(dominates(other.values, point.values) or other.values == point.values for other in front):
+        return front
+    return [*(other for other in front if not dominates(point.values, other.values)), point]
 
 
 def _key(entry: ArchiveEntry) -> RankKey:

@@ -7,6 +7,7 @@ and formatting removed) plus its config, so cosmetic rewrites are not re-evaluat
 from __future__ import annotations
 
 import ast
+import functools
 import hashlib
 from dataclasses import dataclass, field
 from enum import Enum
@@ -41,8 +42,9 @@ class Candidate:
     origin: Origin = Origin.USER
     parent_hash: str | None = None
 
-    @property
+    @functools.cached_property
     def hash(self) -> str:
+        """Computed once per candidate: normalizing the source parses it."""
         return candidate_hash(self.source, self.config)
 
     @property
