@@ -281,77 +281,13 @@ def show(
     as_json: JsonFlag = False,
 ) -> None:
     """Show one run (status, candidates, LLM calls, Pareto front) or one candidate (source, verdict)."""
+    from service.show_command import show_candidate, show_run
+
     if target.lower().startswith("c"):
-        return _show_candidate(target, prompt, as_json)
+        return show_candidate(_settings(), target, prompt, as_json, out)
     if not target.isdigit():
         raise CrucibleError(f"{target!r} is neither a run id (17) nor a candidate id (c17)")
-    from service import render
-    from service.schemas import RunDetailOut
-    from store.repository import Store
-
-    run_id = int(target)
-    with Store(_settings().database_url) as store:
-        run = store.get_run(run_id)
-        candidates = store.candidates(run_id)
-        pareto = store.pareto(run_id)
-        best = store.best_candidate(run_id)
-        calls = store.llm_calls(run_id)
-    if as_json:
-        return render.emit_json(RunDetailOut.from_records(run, candidates, pareto, best))
-    out.print(
-        f"run [bold]{run.id}[/]: {run.problem_name} on {run.device}, {run.status.value}"
-        f"{' (' + escape(run.error) + ')' if run.error else ''}"
-    )
-    out.print(f"judged by: {escape(render.limits_text(run.limits))}", soft_wrap=False)
-    out.print(render.candidates_table(candidates, f"Candidates ({len(candidates)} of budget {run.budget})"))
-    if calls:
-        out.print(render.calls_table(calls, {c.hash: c.id for c in candidates}))
-    out.print(render.candidates_table(pareto, "Pareto front (latency, error, memory)"))
-    if best:
-        out.print(
-            f"best: c{best.id} {best.family} ({best.config}) speedup {render.speedup_text(best.result)}"
-        )
-    return None
-
-
-def _show_candidate(target: str, prompt: bool, as_json: bool) -> None:
-    from service import render
-    from service.schemas import CandidateDetailOut
-    from store.repository import Store
-
-    number = target[1:]
-    if not number.isdigit():
-        raise CrucibleError(f"{target!r} is not a candidate id like c17")
-    with Store(_settings().database_url) as store:
-        record = store.get_candidate(int(number))
-        writer = next(
-            (
-                c
-                for c in store.llm_calls(record.run_id)
-                if c.candidate_hash == record.hash and c.role == "writer"
-            ),
-            None,
-        )
-    if as_json:
-        return render.emit_json(CandidateDetailOut.from_record(record))
-    out.print(
-        f"candidate [bold]c{record.id}[/] of run {record.run_id}: {escape(record.family)} "
-        f"({record.origin.value}) {escape(f'[{record.config}]')} {render.status_text(record.result)} "
-        f"speedup {render.speedup_text(record.result)}"
-    )
-    if record.result is not None and record.result.reason:
-        out.print(f"reason: {escape(record.result.reason)}")
-    if not prompt:
-        out.print(escape(record.source), soft_wrap=True)
-        return None
-    if writer is None:
-        raise CrucibleError(f"c{record.id} was not written by an LLM call ({record.origin.value})")
-    for message in json.loads(writer.prompt):
-        out.rule(f"{message['role']} prompt")
-        out.print(escape(message["content"]), soft_wrap=True)
-    out.rule(f"response of {escape(writer.model)} ({writer.completion_tokens} tokens)")
-    out.print(escape(writer.response), soft_wrap=True)
-    return None
+    return show_run(_settings(), int(target), as_json, out)
 
 
 @app.command("export")

@@ -1,0 +1,117 @@
+"""The JSON documents Crucible hands out: ``--json``, the HTTP API and the dashboard share these models.
+
+Each model is frozen and forbids keys it does not declare, so a document either means what its
+schema says or fails to validate. Units are in the field names, as the store has them (``_us``,
+``_bytes``, ``_gbps``, ``_s``). The ``from_*`` constructors build a document from the domain
+values (evaluator results, store records, loaded problems); ``JSON_DOCUMENTS`` names the
+top-level ones and ``json_schemas`` gives every model's JSON schema, for the API to serve.
+
+Torch-free and light: the runtime imports are the evaluator's shared value types, the store's
+status enum and the kernels' candidate and problem types; everything else is for type checking.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel
+
+from service.schemas.base import Document
+from service.schemas.machine import (
+    DeviceOut,
+    DevicePeakOut,
+    ErrorOut,
+    MachineOut,
+    ProblemListOut,
+    ProblemOut,
+    ProblemShapeOut,
+    ProfilersOut,
+    SandboxOut,
+)
+from service.schemas.results import DeviceInfoOut, EvalResultOut, EvaluateOut, ShapeMetricsOut
+from service.schemas.runs import (
+    CandidateDetailOut,
+    CandidateOut,
+    ExportedPathsOut,
+    ExportOut,
+    LLMUsageOut,
+    OptimizeReportOut,
+    RunDetailOut,
+    RunListOut,
+    RunOut,
+    RunSummaryOut,
+)
+
+__all__ = [
+    "JSON_DOCUMENTS",
+    "MODELS",
+    "CandidateDetailOut",
+    "CandidateOut",
+    "DeviceInfoOut",
+    "DeviceOut",
+    "DevicePeakOut",
+    "Document",
+    "ErrorOut",
+    "EvalResultOut",
+    "EvaluateOut",
+    "ExportOut",
+    "ExportedPathsOut",
+    "LLMUsageOut",
+    "MachineOut",
+    "OptimizeReportOut",
+    "ProblemListOut",
+    "ProblemOut",
+    "ProblemShapeOut",
+    "ProfilersOut",
+    "RunDetailOut",
+    "RunListOut",
+    "RunOut",
+    "RunSummaryOut",
+    "SandboxOut",
+    "ShapeMetricsOut",
+    "json_schemas",
+]
+
+# The documents commands print, by command; every model in this module is reachable from one.
+JSON_DOCUMENTS: dict[str, type[BaseModel]] = {
+    "problems": ProblemListOut,
+    "problems PATH": ProblemOut,
+    "evaluate": EvaluateOut,
+    "optimize": OptimizeReportOut,
+    "devices": MachineOut,
+    "runs": RunListOut,
+    "show": RunDetailOut,
+    "export": ExportOut,
+    "error": ErrorOut,
+}
+
+MODELS: tuple[type[BaseModel], ...] = (
+    DeviceInfoOut,
+    ShapeMetricsOut,
+    EvalResultOut,
+    EvaluateOut,
+    CandidateOut,
+    CandidateDetailOut,
+    RunSummaryOut,
+    RunListOut,
+    RunOut,
+    RunDetailOut,
+    ExportedPathsOut,
+    ExportOut,
+    LLMUsageOut,
+    OptimizeReportOut,
+    ProblemShapeOut,
+    ProblemOut,
+    ProblemListOut,
+    DevicePeakOut,
+    DeviceOut,
+    SandboxOut,
+    ProfilersOut,
+    MachineOut,
+    ErrorOut,
+)
+
+
+def json_schemas() -> dict[str, dict[str, Any]]:
+    """Every model's JSON schema (serialization side: what a reader of the documents receives)."""
+    return {model.__name__: model.model_json_schema(mode="serialization") for model in MODELS}
