@@ -37,14 +37,21 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(VENV)/bin/mypy
 
+# Tests run on TEST_WORKERS processes, a whole file per worker (so a module's fixtures are built
+# once), then the `serial` tests, which need the cores to themselves, alone.
+TEST_WORKERS ?= 2
+PARALLEL := -n $(TEST_WORKERS) --dist loadfile
+
 unit: $(STAMP)
-	$(PY) -m pytest -q
+	$(PY) -m pytest -q $(PARALLEL) -m "not serial"
+	$(PY) -m pytest -q -m serial
 
 test: $(STAMP) lint typecheck unit
 
 # The inner loop: the tests not marked slow (no whole optimizations, no full adversarial suite).
 test-fast: $(STAMP)
-	$(PY) -m pytest -q -m "not slow"
+	$(PY) -m pytest -q $(PARALLEL) -m "not slow and not serial"
+	$(PY) -m pytest -q -m "serial and not slow"
 
 # On a machine with a GPU: the GPU tests (the adversarial verdicts among them), timing fidelity,
 # where one evaluation's time goes, evaluator overhead, the probes' honest ratios, then whole

@@ -74,15 +74,24 @@ class ModelNew(torch.nn.Module):
 """
 
 
-@pytest.fixture
-def scaled_problem(tmp_path: Path):  # type: ignore[no-untyped-def]
-    path = tmp_path / "relu_problem.py"
+@pytest.fixture(scope="module")
+def scaled_problem(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
+    path = tmp_path_factory.mktemp("problem") / "relu_problem.py"
     path.write_text(textwrap.dedent(SCALED_PROBLEM))
     return load_problem(path, {"batch_size": 16, "dim": 128})
 
 
+@pytest.fixture(scope="module")
+def evaluator(scaled_problem, tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
+    """One evaluator for the module: its reference is built once, for the first test that needs it."""
+    ev = Evaluator(scaled_problem, "cpu", LIMITS, secret_seed=5, workroot=tmp_path_factory.mktemp("work"))
+    yield ev
+    ev.close()
+
+
 @pytest.fixture
-def evaluator(scaled_problem, tmp_path: Path):  # type: ignore[no-untyped-def]
+def fresh_evaluator(scaled_problem, tmp_path: Path):  # type: ignore[no-untyped-def]
+    """An evaluator of its own, for a test that watches the reference being built."""
     ev = Evaluator(scaled_problem, "cpu", LIMITS, secret_seed=5, workroot=tmp_path / "work")
     yield ev
     ev.close()
@@ -120,7 +129,8 @@ def test_failing_reference_raises_instead_of_blaming_candidates(tmp_path: Path) 
         ev.evaluate(make_candidate(CONFIGURED))
 
 
-def test_each_evaluation_says_where_its_time_went(evaluator: Evaluator) -> None:
+def test_each_evaluation_says_where_its_time_went(fresh_evaluator: Evaluator) -> None:
+    evaluator = fresh_evaluator
     first = evaluator.evaluate(make_candidate(CONFIGURED, {"mode": "right"}))
     phases = first.phase_seconds or {}
     assert {"reference", "start", "correctness", "timing", "comparison"} <= set(phases), phases

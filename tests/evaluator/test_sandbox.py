@@ -79,11 +79,13 @@ def probe(body: str) -> str:
     return PROBE.format(body=textwrap.indent(textwrap.dedent(body).strip(), "    "))
 
 
-@pytest.fixture
-def evaluator(tmp_path: Path):  # type: ignore[no-untyped-def]
-    path = tmp_path / "triple_problem.py"
+@pytest.fixture(scope="module")
+def evaluator(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
+    """One evaluator for the module: the reference is built once, every probe is a new child."""
+    root = tmp_path_factory.mktemp("sandbox")
+    path = root / "triple_problem.py"
     path.write_text(PROBLEM)
-    ev = Evaluator(load_problem(path), "cpu", LIMITS, secret_seed=11, workroot=tmp_path / "work")
+    ev = Evaluator(load_problem(path), "cpu", LIMITS, secret_seed=11, workroot=root / "work")
     yield ev
     ev.close()
 

@@ -33,7 +33,8 @@ LIMITS = EvalLimits()  # what `crucible` ships: the verdicts users get
 BURN_S = 900  # a burner ends by itself even if the test is killed before its teardown
 BURNER = f"import time\nend = time.monotonic() + {BURN_S}\nwhile time.monotonic() < end:\n    pass\n"
 
-pytestmark = pytest.mark.slow
+# The load is this module's own: another test beside it would starve the candidates, not load them.
+pytestmark = [pytest.mark.slow, pytest.mark.serial]
 
 
 @pytest.fixture(scope="module")
