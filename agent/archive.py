@@ -69,6 +69,7 @@ class Archive:
 
     def __init__(self) -> None:
         self._entries: dict[int, ArchiveEntry] = {}
+        self._ids: dict[str, int] = {}  # candidate hash -> id
         self._family_best: dict[str, ArchiveEntry] = {}
         # The front as points, kept up to date one insertion at a time (a replaced result
         # rebuilds it): at 10k candidates a rebuild per result would dominate an iteration.
@@ -82,11 +83,17 @@ class Archive:
         """All entries, in candidate-id order."""
         return [self._entries[k] for k in sorted(self._entries)]
 
+    def by_hash(self, candidate_hash: str) -> ArchiveEntry | None:
+        """The entry of a candidate by its hash, if it has a result."""
+        candidate_id = self._ids.get(candidate_hash)
+        return self._entries[candidate_id] if candidate_id is not None else None
+
     def update(self, candidate_id: int, candidate: Candidate, result: EvalResult) -> ArchiveEntry:
         """Add a result; a second result for the same id replaces the first."""
         entry = ArchiveEntry(candidate_id, candidate, result)
         replaced = candidate_id in self._entries
         self._entries[candidate_id] = entry
+        self._ids[candidate.hash] = candidate_id
         if replaced:
             self._front = None
         elif self._front is not None and entry.timed:

@@ -13,9 +13,9 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from agent.llm.types import ChatResponse
-from kernels.provenance import CallRecord, CallResult
+from kernels.provenance import CallRecord, CallResult, IslandMigration
 
-__all__ = ["CallLog", "CallRecord", "CallResult", "Caps", "MemoryCallLog", "Spend"]
+__all__ = ["CallLog", "CallRecord", "CallResult", "Caps", "IslandMigration", "MemoryCallLog", "Spend"]
 
 
 class CallLog(Protocol):
@@ -33,6 +33,14 @@ class CallLog(Protocol):
         """An earlier answer to the same prompt, from any run, so it is never paid for twice."""
         ...
 
+    def record_migration(self, migration: IslandMigration) -> None:
+        """Keep an elite's move between islands, so a resumed run rebuilds its islands."""
+        ...
+
+    def migrations(self) -> list[IslandMigration]:
+        """This run's island migrations, oldest first."""
+        ...
+
 
 class MemoryCallLog:
     """A CallLog in memory, for a run that keeps no store."""
@@ -40,6 +48,7 @@ class MemoryCallLog:
     def __init__(self) -> None:
         self._calls: list[CallRecord] = []
         self._answers: dict[str, ChatResponse] = {}
+        self._migrations: list[IslandMigration] = []
 
     def record(self, call: CallRecord) -> int:
         self._calls.append(call)
@@ -50,6 +59,12 @@ class MemoryCallLog:
 
     def cached(self, prompt_hash: str) -> ChatResponse | None:
         return self._answers.get(prompt_hash)
+
+    def record_migration(self, migration: IslandMigration) -> None:
+        self._migrations.append(migration)
+
+    def migrations(self) -> list[IslandMigration]:
+        return list(self._migrations)
 
     def remember(self, prompt_hash: str, response: ChatResponse) -> None:
         self._answers[prompt_hash] = response

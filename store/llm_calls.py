@@ -5,8 +5,8 @@ from __future__ import annotations
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from kernels.provenance import CallRecord, CallResult
-from store.models import LLMCallRow
+from kernels.provenance import CallRecord, CallResult, IslandMigration
+from store.models import IslandMigrationRow, LLMCallRow
 from store.runs import require_run
 
 _FIELDS = (
@@ -26,19 +26,24 @@ _FIELDS = (
     "response",
     "candidate_hash",
     "parent_hash",
+    "island",
 )
 
 
 def insert_call(session: Session, run_id: int, call: CallRecord) -> int:
     require_run(session, run_id)
-    row = LLMCallRow(run_id=run_id, **{name: getattr(call, name) for name in _FIELDS})
+    row = LLMCallRow(
+        run_id=run_id, tips=",".join(call.tips), **{name: getattr(call, name) for name in _FIELDS}
+    )
     session.add(row)
     session.flush()
     return row.id
 
 
 def call_record(row: LLMCallRow) -> CallRecord:
-    return CallRecord(**{name: getattr(row, name) for name in _FIELDS}, created_at=row.created_at, id=row.id)
+    tips = tuple(row.tips.split(",")) if row.tips else ()
+    fields = {name: getattr(row, name) for name in _FIELDS}
+    return CallRecord(**fields, tips=tips, created_at=row.created_at, id=row.id)
 
 
 def run_calls(session: Session, run_id: int) -> list[CallRecord]:
@@ -70,3 +75,22 @@ def call_counts(session: Session, run_id: int) -> tuple[int, int, int, int, floa
         ).where(LLMCallRow.run_id == run_id)
     ).one()
     return int(row[0]), int(row[1]), int(row[2]), int(row[3]), float(row[4])
+
+
+def insert_migration(session: Session, run_id: int, migration: IslandMigration) -> None:
+    require_run(session, run_id)
+    session.add(
+        IslandMigrationRow(
+            run_id=run_id,
+            candidate_hash=migration.candidate_hash,
+            source_island=migration.source,
+            target_island=migration.target,
+        )
+    )
+
+
+def run_migrations(session: Session, run_id: int) -> list[IslandMigration]:
+    rows = session.scalars(
+        select(IslandMigrationRow).where(IslandMigrationRow.run_id == run_id).order_by(IslandMigrationRow.id)
+    )
+    return [IslandMigration(row.candidate_hash, row.source_island, row.target_island) for row in rows]

@@ -242,4 +242,20 @@ class LLMCallRow(Base):
     response: Mapped[str] = mapped_column(Text)
     candidate_hash: Mapped[str | None] = mapped_column(String(64))
     parent_hash: Mapped[str | None] = mapped_column(String(64))
+    island: Mapped[int | None] = mapped_column(Integer)
+    tips: Mapped[str] = mapped_column(Text, default="")  # comma-separated tip ids
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class IslandMigrationRow(Base):
+    """An elite of a run's LLM search copied from one island to another (``agent.islands``)."""
+
+    __tablename__ = "island_migrations"
+    __table_args__ = (Index(None, "run_id", "id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    run_id: Mapped[int] = mapped_column(ForeignKey("runs.id", ondelete="CASCADE"))
+    candidate_hash: Mapped[str] = mapped_column(String(64))
+    source_island: Mapped[int] = mapped_column(Integer)
+    target_island: Mapped[int] = mapped_column(Integer)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 
 from evaluator.types import EvalResult
 from kernels.candidate import Candidate
-from kernels.provenance import CallRecord
+from kernels.provenance import CallRecord, IslandMigration
 from store import candidates as _candidates
 from store import llm_calls as _llm_calls
 from store import queries as _queries
@@ -190,6 +190,16 @@ class Store:
         """(calls, failed calls, prompt tokens, completion tokens, cost in USD) of the run."""
         with self._reading() as session:
             return _llm_calls.call_counts(session, run_id)
+
+    def add_island_migration(self, run_id: int, migration: IslandMigration) -> None:
+        """Store an elite's move between islands of the run's LLM search."""
+        with self._writing() as session:
+            _llm_calls.insert_migration(session, run_id, migration)
+
+    def island_migrations(self, run_id: int) -> list[IslandMigration]:
+        """The run's island migrations, oldest first."""
+        with self._reading() as session:
+            return _llm_calls.run_migrations(session, run_id)
 
     # -- queries ------------------------------------------------------------------------------
 

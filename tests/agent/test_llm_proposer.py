@@ -13,7 +13,9 @@ from typing import Any
 
 import pytest
 
+from agent.archive import Archive
 from agent.calls import CallResult, Caps, MemoryCallLog
+from agent.islands import IslandSettings
 from agent.llm.client import LLMClientConfig
 from agent.llm.models import ModelWeight, parse_prices
 from agent.llm_proposer import LLMProposer, LLMSettings
@@ -222,3 +224,59 @@ def test_a_resumed_run_pays_for_no_call_twice(executor_factory: Callable[..., An
     # Every request the endpoint saw is in the account (a call cancelled by the stop included).
     assert len(llm.requests) <= len(hashes)
     assert all(c.outcome != "cancelled" or not c.response for c in log.calls())
+
+
+def test_a_resumed_run_rebuilds_its_islands_tips_and_bandit(
+    executor_factory: Callable[..., Any], recorder: Any
+) -> None:
+    """Kill a run with islands migrating and tips evolving; a proposer built from what was kept
+    (the call log and the recorder's history) comes back to the same state."""
+    bodies = itertools.cycle(STRUCTURES)
+    ideas = itertools.count()
+
+    def answer(request: Any) -> Reply:
+        system = next(m["content"] for m in request.messages if m["role"] == "system")
+        if "You improve the instructions" in system:
+            return Reply(f"## idea-{next(ideas)}\n\nTry idea number {next(ideas)}.\n")
+        return Reply(kernel(next(bodies)))
+
+    def faster_by_structure(candidate: Candidate) -> EvalResult:
+        index = next((i for i, body in enumerate(STRUCTURES) if body in candidate.source), None)
+        if index is None:
+            return judge(candidate)
+        shape = ShapeMetrics(
+            "small", median_us=9.0 - index, samples=10, max_abs_err=0.0, speedup=1.0 + index / 4
+        )
+        return EvalResult(Status.OK, Stage.DONE, "ok", shapes=(shape,))
+
+    settings = {"islands": IslandSettings(islands=2, migration_interval=2), "tip_evolution_every": 2}
+    with ScriptedLLM(answer) as llm:
+        log = MemoryCallLog()
+        first = proposer(llm, log, **settings)
+        outcome = run(
+            first,
+            executor_factory(faster_by_structure, threaded=True),
+            recorder,
+            12,
+            should_stop=lambda: len(recorder.results) >= 6,
+        )
+    first.catch_up(outcome.archive)
+    assert log.migrations(), "the islands traded elites before the stop"
+    assert any(c.role == "meta" and c.outcome == "ok" for c in log.calls()), "a tip was evolved"
+    assert any(t.evolved for t in first.tips.tips)
+
+    second = proposer(ScriptedLLM(), log, **settings)  # never started: it must not be called
+    archive = Archive()
+    for entry in recorder.history():
+        if entry.result is not None:
+            archive.update(entry.candidate_id, entry.candidate, entry.result)
+            second.observe(entry.candidate, entry.result)
+    second.catch_up(archive)
+    assert second.islands.snapshot() == first.islands.snapshot()
+    assert second.islands.migrations == first.islands.migrations
+    assert [(t, second.tips.score(t.id)) for t in second.tips.tips] == [
+        (t, first.tips.score(t.id)) for t in first.tips.tips
+    ]
+    assert second._bandit.state() == first._bandit.state()
+    writers = [c for c in log.calls() if c.role == "writer"]
+    assert {c.island for c in writers} == {0, 1} and all(len(c.tips) == 2 for c in writers)

@@ -8,7 +8,7 @@ import pytest
 
 from kernels.candidate import Candidate
 from kernels.problem import Problem
-from kernels.provenance import CallRecord
+from kernels.provenance import CallRecord, IslandMigration
 from store.errors import RunNotFound
 from store.repository import Store
 
@@ -36,7 +36,14 @@ def test_calls_come_back_in_order_with_every_field(
     store: Store, run_id: int, candidate_factory: Callable[..., Candidate]
 ) -> None:
     written = candidate_factory(1)
-    first = call(1, candidate_hash=written.hash, parent_hash="ab" * 32, tokens_estimated=True)
+    first = call(
+        1,
+        candidate_hash=written.hash,
+        parent_hash="ab" * 32,
+        tokens_estimated=True,
+        island=2,
+        tips=("a", "b-c"),
+    )
     ids = [store.add_llm_call(run_id, c) for c in (first, call(2, "no_code"), call(3, "timeout"))]
     calls = store.llm_calls(run_id)
     assert [c.id for c in calls] == ids == sorted(ids)
@@ -61,3 +68,17 @@ def test_an_answer_is_found_by_its_prompt_from_any_run(store: Store, run_id: int
 def test_a_call_for_a_run_that_does_not_exist_is_refused(store: Store) -> None:
     with pytest.raises(RunNotFound):
         store.add_llm_call(424242, call(1))
+
+
+def test_island_migrations_come_back_in_order_for_their_run_only(
+    store: Store, run_id: int, problem: Problem
+) -> None:
+    other = store.create_run(problem, device="cpu", proposer="llm", budget=4, seed=9, options={})
+    moves = [IslandMigration("a" * 16, 0, 1), IslandMigration("b" * 16, 2, 0)]
+    for move in moves:
+        store.add_island_migration(run_id, move)
+    store.add_island_migration(other, IslandMigration("c" * 16, 1, 2))
+    assert store.island_migrations(run_id) == moves
+    assert store.island_migrations(other) == [IslandMigration("c" * 16, 1, 2)]
+    with pytest.raises(RunNotFound):
+        store.add_island_migration(10_000, moves[0])

@@ -24,7 +24,7 @@ from store import Store
 from store.engine import MIGRATIONS_DIR, current_revision, downgrade, head_revision, make_engine, upgrade
 from store.models import Base
 
-TABLES = {"problems", "runs", "candidates", "evaluations", "llm_calls"}
+TABLES = {"problems", "runs", "candidates", "evaluations", "llm_calls", "island_migrations"}
 
 
 def _diffs(engine: Engine, metadata: MetaData) -> list[object]:
@@ -36,7 +36,7 @@ def _diffs(engine: Engine, metadata: MetaData) -> list[object]:
 def test_migration_creates_exactly_the_models(store: Store) -> None:
     assert set(inspect(store.engine).get_table_names()) == TABLES | {"alembic_version"}
     assert _diffs(store.engine, Base.metadata) == []
-    assert current_revision(store.engine) == head_revision() == "0007"
+    assert current_revision(store.engine) == head_revision() == "0008"
 
 
 def test_schema_comparison_notices_drift(store: Store) -> None:
