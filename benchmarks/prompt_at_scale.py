@@ -1,8 +1,10 @@
-"""What one LLM iteration costs the agent at 10k candidates: archive update, parent choice, prompt.
+"""What one LLM iteration costs the agent at 10k candidates: archive and islands, parent, prompt.
 
 An archive of ``--candidates`` evaluated candidates (real kernel sources, latencies, errors and
-memory spread so the Pareto front is a few dozen wide) takes one more result, then a parent,
-inspirations and the writer's prompt are built, as the LLM proposer does for each call. The
+memory spread so the Pareto front is a few dozen wide), spread over three islands of MAP-Elites
+grids, takes one more result (its descriptor read from its source, its island's grid updated),
+then a parent, inspirations, tips and the writer's prompt are chosen and built, as the LLM
+proposer does for each call. The
 baseline, in the same run, is the same iteration on a 100-candidate archive. Target: under 50 ms
 per iteration at 10k.
 
@@ -23,9 +25,12 @@ from rich.console import Console
 from rich.table import Table
 
 from agent.archive import Archive
+from agent.islands import IslandModel
 from agent.prompt_context import PromptContext
 from agent.prompt_types import DeviceFacts, ProblemBrief
 from agent.prompting import build_writer_prompt
+from agent.prompts import Snippet
+from agent.tips import TipPool
 from evaluator.types import EvalResult, ShapeMetrics, Stage, Status
 from kernels.candidate import make_candidate
 
@@ -52,28 +57,38 @@ def result(rng: random.Random) -> EvalResult:
     return EvalResult(Status.OK, Stage.DONE, "ok", shapes=(shape,))
 
 
-def fill(size: int, rng: random.Random, texts: list[str]) -> Archive:
-    archive = Archive()
+def variant(text: str, number: int) -> str:
+    """A distinct candidate (a hash ignores comments) with the descriptor of ``text``."""
+    return f"{text}\n_VARIANT = {number}\n"
+
+
+def fill(size: int, rng: random.Random, texts: list[str]) -> tuple[Archive, IslandModel]:
+    archive, islands = Archive(), IslandModel()
     for number in range(size):
-        text = f"{rng.choice(texts)}\n# variant {number}\n"
-        candidate = make_candidate(text, family=f"llm-{number % 400:04d}")
-        archive.update(number, candidate, result(rng))
-    return archive
+        family = f"llm-{number % 400:04d}"
+        islands.assign(family, number % 3)
+        candidate = make_candidate(variant(rng.choice(texts), number), family=family)
+        islands.place(archive.update(number, candidate, result(rng)))
+    return archive, islands
 
 
 def measure(size: int, iterations: int, seed: int) -> dict[str, float]:
     rng = random.Random(seed)
     texts = sources()
     reference = (PROBLEMS / "softmax" / "reference.py").read_text()
-    archive = fill(size, rng, texts)
+    archive, islands = fill(size, rng, texts)
     context = PromptContext(ProblemBrief("softmax", reference, "wide (4096x4096)"), DeviceFacts("H100"), rng)
+    tips = TipPool(rng=random.Random(seed))
     times_ms = []
     tracemalloc.start()
     for number in range(iterations):
         started = time.perf_counter()
-        archive.update(size + number, make_candidate(f"{texts[0]}\n# new {number}\n"), result(rng))
-        parent = context.choose_parent(archive)
-        build_writer_prompt(context.inputs(archive, parent))
+        new = make_candidate(variant(rng.choice(texts), size + number), family="llm-new")
+        islands.assign("llm-new", number % 3)
+        islands.place(archive.update(size + number, new, result(rng)))
+        parent = context.choose_parent(archive, islands, number % 3)
+        chosen = tuple(Snippet(t.id, t.text) for t in tips.choose())
+        build_writer_prompt(context.inputs(archive, parent, islands, tips=chosen))
         times_ms.append((time.perf_counter() - started) * 1e3)
     _, peak = tracemalloc.get_traced_memory()
     tracemalloc.stop()
@@ -83,6 +98,7 @@ def measure(size: int, iterations: int, seed: int) -> dict[str, float]:
         "max_ms": round(max(times_ms), 2),
         "peak_mib": round(peak / 2**20, 1),
         "front": len(archive.pareto()),
+        "cells": sum(len(grid) for grid in islands.grids),
     }
 
 
@@ -93,8 +109,8 @@ def main() -> None:
     args = parser.parse_args()
     at_scale = measure(args.candidates, args.iterations, seed=1)
     baseline = measure(100, args.iterations, seed=1)
-    table = Table(title="One LLM iteration: archive update, parent, inspirations, writer prompt")
-    for column in ("archive", "median", "max", "traced peak", "Pareto front"):
+    table = Table(title="One LLM iteration: archive and islands, parent, inspirations, tips, writer prompt")
+    for column in ("archive", "median", "max", "traced peak", "Pareto front", "island cells"):
         table.add_column(column, justify="right")
     for figures in (at_scale, baseline):
         table.add_row(
@@ -103,6 +119,7 @@ def main() -> None:
             f"{figures['max_ms']:.2f} ms",
             f"{figures['peak_mib']:.1f} MiB",
             str(figures["front"]),
+            str(figures["cells"]),
         )
     Console().print(table)
     ratio = at_scale["median_ms"] / baseline["median_ms"]

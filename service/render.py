@@ -188,7 +188,8 @@ def limits_text(limits: dict[str, Any] | None) -> str:
 
 
 def calls_table(calls: list[CallRecord], candidate_ids: dict[str, int]) -> Table:
-    """A run's LLM calls: model, role, tokens, cost, latency, outcome, and what each wrote."""
+    """A run's LLM calls: model, role (a writer's with its island), tokens, cost, latency, outcome,
+    and what each wrote."""
     table = Table(title=f"LLM calls ({len(calls)})", title_justify="left")
     for column in ("#", "model", "role", "tokens", "cost", "latency", "outcome", "wrote"):
         right = column in ("#", "tokens", "cost", "latency")
@@ -199,7 +200,7 @@ def calls_table(calls: list[CallRecord], candidate_ids: dict[str, int]) -> Table
         table.add_row(
             str(number),
             escape(call.model),
-            call.role,
+            call.role if call.island is None else f"{call.role} i{call.island}",
             f"{call.prompt_tokens + call.completion_tokens:,}{'~' if call.tokens_estimated else ''}",
             "cached" if call.cached else f"${call.cost_usd:.4f}",
             f"{call.latency_s:.1f} s",
