@@ -44,6 +44,9 @@ class RunRecord:
     heartbeat_at: datetime | None = None
     # The evaluator limits it was started with; None for runs stored before they were kept.
     limits: dict[str, Any] | None = None
+    claims: int = 0  # how many times a worker took it
+    failure_streak: int = 0  # claims in a row that ended in the same failure
+    cancel_requested: bool = False
 
 
 @dataclass(frozen=True)
@@ -119,6 +122,9 @@ def run_record(run: RunRow, problem: ProblemRow) -> RunRecord:
         lease_expires_at=run.lease_expires_at,
         heartbeat_at=run.heartbeat_at,
         limits=dict(run.limits) if run.limits is not None else None,
+        claims=run.claims,
+        failure_streak=run.failure_streak,
+        cancel_requested=run.cancel_requested,
     )
 
 

@@ -23,10 +23,13 @@ from kernels.provenance import CallRecord, IslandMigration
 from store import candidates as _candidates
 from store import llm_calls as _llm_calls
 from store import queries as _queries
+from store import queue as _queue
 from store import runs as _runs
 from store.engine import make_engine, normalize_url, session_factory, upgrade, writer
 from store.models import CandidateRow
+from store.queue import DEFAULT_MAX_FAILURES, Lease
 from store.records import CandidateRecord, RunRecord, RunSummary
+from store.runs import RunFilter
 from store.status import RunStatus
 
 if TYPE_CHECKING:  # only its attributes are read: no torch for the store
@@ -126,6 +129,62 @@ class Store:
         """The newest ``limit`` runs, newest first, with their progress."""
         with self._reading() as session:
             return _runs.summaries(session, limit)
+
+    def runs_page(
+        self, where: RunFilter | None = None, *, limit: int = 50, offset: int = 0
+    ) -> tuple[list[RunSummary], int]:
+        """One page of the runs that match, newest first, and how many match in all."""
+        where = where or RunFilter()
+        with self._reading() as session:
+            return _runs.summaries(session, limit, offset=offset, where=where), _runs.count_runs(
+                session, where
+            )
+
+    # -- the queue ----------------------------------------------------------------------------
+
+    def claim_run(
+        self, worker: str, lease_s: float, *, max_failures: int = DEFAULT_MAX_FAILURES
+    ) -> Lease | None:
+        """Take the oldest queued run (or a dead worker's) under a lease; None when none waits."""
+        with self._writing() as session:
+            return _queue.claim(session, worker, lease_s, max_failures=max_failures)
+
+    def renew_lease(self, run_id: int, worker: str, lease_s: float) -> Lease:
+        """The worker's heartbeat: extend its lease, and learn whether to stop."""
+        with self._writing() as session:
+            return _queue.renew(session, run_id, worker, lease_s)
+
+    def release_run(self, run_id: int, worker: str) -> bool:
+        """Clear the worker's lease on a run whose status it has set."""
+        with self._writing() as session:
+            return _queue.release(session, run_id, worker)
+
+    def hand_back_run(
+        self,
+        run_id: int,
+        worker: str,
+        failure: str | None = None,
+        *,
+        max_failures: int = DEFAULT_MAX_FAILURES,
+    ) -> RunStatus | None:
+        """Put a held run back in the queue (drained, or failed: counted, and failed for good at
+        ``max_failures`` alike); the status it ended in, None if the worker no longer held it."""
+        with self._writing() as session:
+            return _queue.hand_back(session, run_id, worker, failure, max_failures=max_failures)
+
+    def request_cancel(self, run_id: int) -> RunStatus:
+        """Cancel a queued run now, or ask a running one's worker to stop; its status after."""
+        with self._writing() as session:
+            return _queue.request_cancel(session, run_id)
+
+    def cancel_requested(self, run_id: int) -> bool:
+        with self._reading() as session:
+            return _queue.cancel_requested(session, run_id)
+
+    def queue_depth(self) -> int:
+        """Runs waiting for a worker."""
+        with self._reading() as session:
+            return _queue.depth(session)
 
     # -- candidates ---------------------------------------------------------------------------
 

@@ -7,9 +7,10 @@ from __future__ import annotations
 
 import hashlib
 import json
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Integer, case, func, select
+from sqlalchemy import ColumnElement, Integer, case, func, select
 from sqlalchemy.orm import Session
 
 from store.errors import RunNotFound
@@ -129,7 +130,33 @@ def update_status(session: Session, run_id: int, status: RunStatus | str, error:
     run.finished_at = now if new.terminal else None
 
 
-def summaries(session: Session, limit: int) -> list[RunSummary]:
+@dataclass(frozen=True)
+class RunFilter:
+    """Which runs a listing shows; None matches any."""
+
+    status: RunStatus | None = None
+    problem: str | None = None
+    device: str | None = None
+
+    def criteria(self) -> list[ColumnElement[bool]]:
+        found: list[ColumnElement[bool]] = []
+        if self.status is not None:
+            found.append(RunRow.status == self.status.value)
+        if self.problem is not None:
+            found.append(ProblemRow.name == self.problem)
+        if self.device is not None:
+            found.append(RunRow.device == self.device)
+        return found
+
+
+def count_runs(session: Session, where: RunFilter) -> int:
+    query = select(func.count(RunRow.id)).join(ProblemRow, RunRow.problem_id == ProblemRow.id)
+    return int(session.scalar(query.where(*where.criteria())) or 0)
+
+
+def summaries(
+    session: Session, limit: int, *, offset: int = 0, where: RunFilter | None = None
+) -> list[RunSummary]:
     """Newest runs first, each with its evaluated / ok counts and best real speedup."""
     evaluated = CandidateRow.status.is_not(None)
     is_ok = CandidateRow.status == "ok"
@@ -148,8 +175,10 @@ def summaries(session: Session, limit: int) -> list[RunSummary]:
         select(RunRow, ProblemRow.name, stats.c.evaluated, stats.c.ok, stats.c.best)
         .join(ProblemRow, RunRow.problem_id == ProblemRow.id)
         .outerjoin(stats, stats.c.run_id == RunRow.id)
+        .where(*(where or RunFilter()).criteria())
         .order_by(RunRow.created_at.desc(), RunRow.id.desc())
         .limit(limit)
+        .offset(offset)
     ).all()
     return [
         RunSummary(

@@ -17,7 +17,8 @@ depends_on: str | None = None
 
 
 def upgrade() -> None:
-    with op.batch_alter_table("llm_calls") as batch:
+    # In place (SQLite 3.35+): rebuilding a table would cascade to the rows that reference it.
+    with op.batch_alter_table("llm_calls", recreate="never") as batch:
         batch.add_column(sa.Column("island", sa.Integer(), nullable=True))
         batch.add_column(sa.Column("tips", sa.Text(), nullable=False, server_default=""))
     op.create_table(
@@ -39,6 +40,6 @@ def upgrade() -> None:
 def downgrade() -> None:
     op.drop_index("ix_island_migrations_run_id_id", table_name="island_migrations")
     op.drop_table("island_migrations")
-    with op.batch_alter_table("llm_calls") as batch:
+    with op.batch_alter_table("llm_calls", recreate="never") as batch:
         batch.drop_column("tips")
         batch.drop_column("island")
