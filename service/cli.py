@@ -191,6 +191,9 @@ def optimize(
     resume: Annotated[int | None, typer.Option(help="Continue an interrupted run by id.")] = None,
     export: Annotated[Path | None, typer.Option(help="Export the best candidate to this directory.")] = None,
     size: SizeOpt = None,
+    queue: Annotated[
+        bool, typer.Option("--queue", help="Queue the run for the workers instead of running it here.")
+    ] = False,
     as_json: JsonFlag = False,
 ) -> None:
     """Run an optimization (or resume one) with a progress bar; print the best candidate and the front."""
@@ -198,6 +201,8 @@ def optimize(
 
     if resume is None and problem is None:
         raise CrucibleError("give a PROBLEM to optimize, or --resume RUN to continue a run")
+    if queue and resume is not None:
+        raise CrucibleError("--queue starts a new run; a queued run that stopped is resumed by the workers")
     settings = _settings()
     code = run_optimize(
         settings,
@@ -212,6 +217,7 @@ def optimize(
         as_json=as_json,
         out=out,
         err=err,
+        queue=queue,
     )
     raise typer.Exit(code)
 
@@ -255,6 +261,9 @@ def devices(
 @app.command()
 def runs(
     limit: Annotated[int, typer.Option(help="How many of the newest runs to list.", min=1)] = 20,
+    watch: Annotated[
+        bool, typer.Option("--watch", help="Refresh the table until every run listed has finished.")
+    ] = False,
     as_json: JsonFlag = False,
 ) -> None:
     """List the runs in the store, newest first."""
@@ -262,7 +271,13 @@ def runs(
     from service.schemas import RunListOut
     from store.repository import Store
 
+    if watch and as_json:
+        raise CrucibleError("--watch redraws a table; leave out --json (or poll `crucible runs --json`)")
     with Store(_settings().database_url) as store:
+        if watch:
+            from service.watch import watch_runs
+
+            return watch_runs(store, limit, out)
         summaries = store.list_runs(limit)
     if as_json:
         return render.emit_json(RunListOut.from_records(summaries))
@@ -310,6 +325,18 @@ def export_command(
         f"exported c{record.id} to {files.module}\n  test: {files.test}\n  run it: pytest {files.directory}"
     )
     return None
+
+
+@app.command()
+def worker(
+    until_idle: Annotated[
+        bool, typer.Option("--until-idle", help="Exit once the queue is empty instead of waiting for more.")
+    ] = False,
+) -> None:
+    """Claim queued runs and run them; SIGTERM drains (the run in hand goes back to the queue)."""
+    from service.worker_command import run_worker
+
+    run_worker(_settings(), until_idle=until_idle, out=err)
 
 
 def main() -> None:

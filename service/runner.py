@@ -1,6 +1,6 @@
 """Running one optimization: the problem, evaluator, executor, proposer and store wired together.
 
-The CLI calls this in the foreground; the worker will call it for queued runs. A run's
+The CLI calls this in the foreground; a worker (``service.worker``) calls it for queued runs. A run's
 problem, device, budget and secret seed live in the store, so ``execute_run`` works the same
 for a fresh run and for one resumed after a crash.
 """
@@ -103,8 +103,13 @@ def execute_run(
     *,
     on_event: Callable[[SearchEvent], None] | None = None,
     should_stop: Callable[[], bool] | None = None,
+    stopped_as: Callable[[], RunStatus | None] | None = None,
 ) -> SearchOutcome:
-    """Run (or resume) a stored run to its budget, keeping the run's status true at every exit."""
+    """Run (or resume) a stored run to its budget, keeping the run's status true at every exit.
+
+    ``stopped_as`` says what a run that ``should_stop`` ended becomes: ``cancelled`` unless told
+    otherwise; a worker that drains says ``queued``, one that lost its lease None (the run's
+    status is no longer its to set)."""
     run = store.get_run(run_id)
     if run.status is RunStatus.COMPLETED:
         raise CrucibleError(f"run {run_id} is already completed; start a new run or raise its budget")
@@ -159,6 +164,9 @@ def execute_run(
     finally:
         if isinstance(proposer, LLMProposer):
             proposer.close()
-    final = RunStatus.CANCELLED if outcome.stopped_reason == "stopped" else RunStatus.COMPLETED
-    store.set_run_status(run_id, final, outcome.detail)  # a cap says which one stopped the run
+    final: RunStatus | None = RunStatus.COMPLETED
+    if outcome.stopped_reason == "stopped":
+        final = stopped_as() if stopped_as is not None else RunStatus.CANCELLED
+    if final is not None:
+        store.set_run_status(run_id, final, outcome.detail)  # a cap says which one stopped the run
     return outcome

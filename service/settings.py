@@ -89,6 +89,15 @@ class Settings(BaseSettings, EvalLimits):
     ray_address: str | None = Field(
         default=None, validation_alias=AliasChoices("RAY_ADDRESS"), description="the Ray cluster to join"
     )
+    worker_lease_s: float = Field(
+        default=60.0, ge=2.0, description="a worker's lease on its run; renewed every third of it"
+    )
+    worker_poll_s: float = Field(
+        default=1.0, gt=0, description="how often an idle worker looks for queued runs"
+    )
+    worker_max_failures: int = Field(
+        default=3, ge=1, description="claims in a row that fail the same way before a run is marked failed"
+    )
     device: str = Field(default="cpu", description="default --device")
     workdir: Path | None = Field(
         default=None, description="where evaluation work directories go (a temp dir if unset)"
