@@ -106,7 +106,12 @@ class Worker:
     def run(self, *, until_idle: bool = False, on_end: Callable[[RunEnd], None] | None = None) -> None:
         """Claim and run until drained (or, with ``until_idle``, until the queue is empty)."""
         while not self.draining:
-            ended = self.run_one()
+            try:
+                ended = self.run_one()
+            except Exception as exc:  # the store is away (a database restart): the lease will lapse,
+                log.warning("worker %s: %s; retrying", self.name, exc)  # and the run is reclaimed
+                self._draining.wait(min(self.settings.worker_lease_s, 5.0))
+                continue
             if ended is None:
                 if until_idle:
                     return

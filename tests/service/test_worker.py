@@ -6,11 +6,13 @@ a run that fails the same way three times is failed, not retried forever."""
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import subprocess
 import sys
 import time
-from collections.abc import Callable
+import uuid
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -19,6 +21,7 @@ from service.settings import Settings
 from service.worker import Worker
 from store.repository import Store
 from store.status import RunStatus
+from tests.store.conftest import PG_HOST, PG_PORT, _admin, _postgres_user
 
 pytestmark = pytest.mark.slow  # whole optimizations in subprocesses
 
@@ -155,3 +158,64 @@ def test_the_worker_command_has_help() -> None:
         timeout=60,
     )
     assert shown.returncode == 0 and "--until-idle" in shown.stdout
+
+
+@pytest.fixture
+def postgres_url() -> Iterator[str]:
+    """An empty PostgreSQL database of its own, dropped afterwards."""
+    user, reason = _postgres_user()
+    if user is None:
+        pytest.skip(reason)
+    name = f"crucible_worker_{uuid.uuid4().hex[:12]}"
+    _admin("CREATE DATABASE {}", name, user)
+    try:
+        yield f"postgresql+psycopg://{user}@{PG_HOST}:{PG_PORT}/{name}"
+    finally:
+        _admin("DROP DATABASE IF EXISTS {} WITH (FORCE)", name, user)
+
+
+def restart_postgres() -> None:
+    clusters = sorted(Path("/etc/postgresql").glob("*/main"))
+    if not clusters or shutil.which("pg_ctlcluster") is None or os.geteuid() != 0:
+        pytest.skip("restarting PostgreSQL needs pg_ctlcluster and root")
+    version = clusters[-1].parent.name
+    subprocess.run(
+        ["pg_ctlcluster", "--skip-systemctl-redirect", version, "main", "restart"],
+        check=True,
+        capture_output=True,
+        timeout=120,
+    )
+
+
+@pytest.mark.postgres
+@pytest.mark.serial  # the restart cuts every connection to the server, other tests' too
+def test_a_database_restart_mid_run_loses_nothing_and_repeats_nothing(
+    crucible, crucible_env, problem_file: Path, tmp_path: Path, postgres_url: str
+):  # type: ignore[no-untyped-def]
+    crucible_env["CRUCIBLE_DATABASE_URL"] = postgres_url
+    env = {**crucible_env, "CRUCIBLE_WORKER_LEASE_S": LEASE_S, "CRUCIBLE_WORKER_POLL_S": "0.2"}
+    run_id = queue_run(crucible, problem_file)
+    with Store(postgres_url) as store:
+        worker = start_worker(env, tmp_path)
+        try:
+            wait_for(lambda: evaluated(store, run_id) >= 2, 240, "two evaluations")
+            restart_postgres()
+            wait_for(
+                lambda: _status(store, run_id) is RunStatus.COMPLETED,
+                600,
+                "the run to complete after the restart",
+            )
+        finally:
+            worker.send_signal(signal.SIGTERM)
+            output, _ = worker.communicate(timeout=120)
+        candidates = store.candidates(run_id)
+        assert len([c for c in candidates if c.result is not None]) == BUDGET, output
+        assert len({c.hash for c in candidates}) == len(candidates), "no candidate stored twice"
+
+
+def _status(store: Store, run_id: int) -> RunStatus | None:
+    """The run's status, or None while the database is still coming back."""
+    try:
+        return store.get_run(run_id).status
+    except Exception:
+        return None
