@@ -115,8 +115,9 @@ class RunRow(Base):
     __table_args__ = (
         CheckConstraint(f"status IN {RUN_STATUS_VALUES!r}", name="status"),
         Index(None, "problem_id"),
-        # Workers look for queued runs and for running runs whose lease expired.
+        # Workers look for running runs whose lease expired, and for the oldest queued run.
         Index(None, "status", "lease_expires_at"),
+        Index(None, "status", "id"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)

@@ -25,9 +25,11 @@ def upgrade() -> None:
         batch.add_column(
             sa.Column("cancel_requested", sa.Boolean(), nullable=False, server_default=sa.false())
         )
+    op.create_index(op.f("ix_runs_status_id"), "runs", ["status", "id"])
 
 
 def downgrade() -> None:
+    op.drop_index("ix_runs_status_id", table_name="runs")
     with op.batch_alter_table("runs", recreate="never") as batch:
         batch.drop_column("cancel_requested")
         batch.drop_column("last_failure")
