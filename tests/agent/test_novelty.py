@@ -370,7 +370,7 @@ def minilm() -> Embedder:
         patch.setattr(socket.socket, "connect", _no_network)
         patch.setattr(socket, "getaddrinfo", _no_network)
         embedder = local_embedder()
-        assert all(name not in os.environ for name in HF_OFFLINE)  # set for the load only
+        assert all(name not in os.environ for name in HF_OFFLINE)  # the load changes no environment
     assert embedder is not None
     return embedder
 
