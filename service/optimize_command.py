@@ -16,7 +16,7 @@ from service.exporting import export_from_store
 from service.runner import create_run, execute_run
 from service.schemas import LLMUsageOut, OptimizeReportOut, RunOut
 from service.settings import Settings
-from store.records import CandidateRecord
+from store.records import CandidateRecord, RunRecord
 from store.repository import Store
 
 
@@ -38,10 +38,6 @@ def run_optimize(
 ) -> int:
     """Returns the exit status: 0 when a candidate passed (or the run was queued), 1 when none did."""
     with Store(settings.database_url) as store:
-        if queue:
-            return _queue_run(
-                store, settings, problem, budget, device, proposer, slots, overrides, as_json, out
-            )
         if resume is None:
             assert problem is not None
             run_id = create_run(
@@ -57,6 +53,8 @@ def run_optimize(
         else:
             run_id = resume
         run = store.get_run(run_id)
+        if queue:  # validated exactly as a foreground run, then left for the workers
+            return _report_queued(run, as_json, out)
         progress = Progress(
             TextColumn("[bold]run {task.fields[run]}"),
             BarColumn(),
@@ -103,36 +101,13 @@ def run_optimize(
     return 0 if best is not None else 1
 
 
-def _queue_run(
-    store: Store,
-    settings: Settings,
-    problem: str | None,
-    budget: int,
-    device: str,
-    proposer: str,
-    slots: int,
-    overrides: dict[str, int],
-    as_json: bool,
-    out: Console,
-) -> int:
-    """Hand a new run to the workers: validated exactly as a foreground run, then left queued."""
-    assert problem is not None
-    run_id = create_run(
-        store,
-        load_problem(problem, overrides),
-        device=device,
-        budget=budget,
-        proposer=proposer,
-        limits=settings.eval_limits(),
-        slots=slots,
-        settings=settings,
-    )
-    run = store.get_run(run_id)
+def _report_queued(run: RunRecord, as_json: bool, out: Console) -> int:
+    """Say where a queued run stands and how to follow it."""
     if as_json:
         render.emit_json(RunOut.from_record(run))
     else:
         out.print(
-            f"run {run_id} queued: {run.problem_name} on {run.device}, budget {run.budget}; "
+            f"run {run.id} queued: {run.problem_name} on {run.device}, budget {run.budget}; "
             "a `crucible worker` (or `crucible serve`) runs it; follow it with `crucible runs --watch`"
         )
     return 0
