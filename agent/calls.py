@@ -119,3 +119,31 @@ class Caps:
         if self.max_wall_s is not None and wall_s >= self.max_wall_s and math.isfinite(wall_s):
             return f"wall-time cap reached: {wall_s:.0f} s of {self.max_wall_s:.0f} s"
         return None
+
+
+class LogCache:
+    """The client's response cache, kept in the run's call log (the store)."""
+
+    def __init__(self, log: CallLog) -> None:
+        self._log = log
+
+    def get(self, key: str) -> ChatResponse | None:
+        return self._log.cached(key)
+
+    def put(self, key: str, response: ChatResponse) -> None:
+        """Nothing to do: every answer is recorded with its call."""
+
+
+def trailing_fruitless(calls: Sequence[CallRecord]) -> int:
+    """Writer calls at the end of the log that wrote no candidate."""
+    count = 0
+    for call in reversed([c for c in calls if c.role == "writer"]):
+        if call.candidate_hash:
+            break
+        count += 1
+    return count
+
+
+def span_s(calls: Sequence[CallRecord]) -> float:
+    stamps = [c.created_at for c in calls if c.created_at is not None]
+    return (max(stamps) - min(stamps)).total_seconds() if len(stamps) > 1 else 0.0

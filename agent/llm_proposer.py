@@ -34,18 +34,18 @@ import json
 import random
 import threading
 import time
-from collections.abc import Coroutine, Sequence
+from collections.abc import Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
 
 from agent.archive import Archive
-from agent.calls import CallLog, CallRecord, CallResult, Caps, Spend
+from agent.calls import CallLog, CallRecord, CallResult, Caps, LogCache, Spend, span_s, trailing_fruitless
 from agent.edits import ParseFailure, parse_response
 from agent.islands import IslandModel, IslandSettings
 from agent.llm.bandit import ModelBandit
 from agent.llm.client import LLMClient, LLMClientConfig
+from agent.llm.loop_thread import LoopThread
 from agent.llm.models import ModelWeight, PriceTable
 from agent.llm.types import CallFailure, CallOutcome, ChatMessage, ChatRequest, ChatResponse, prompt_hash
 from agent.novelty import NoveltyFilter
@@ -54,6 +54,7 @@ from agent.prompt_context import Parent, PromptContext, reference_as_candidate
 from agent.prompt_types import DeviceFacts, ProblemBrief, PromptInputs
 from agent.prompting import build_judge_prompt, build_writer_prompt
 from agent.prompts import Snippet
+from agent.search_memory import SearchMemory
 from agent.tips import Tip, TipPool, build_meta_prompt, parse_tip
 from evaluator.types import EvalResult
 from kernels.candidate import Candidate, Origin, make_candidate, normalize_source, read_config_space
@@ -81,37 +82,6 @@ class LLMSettings:
     islands: IslandSettings = field(default_factory=IslandSettings)
     tips_per_prompt: int = 2
     tip_evolution_every: int = 0  # writer calls between meta calls that write a new tip; 0: never
-
-
-class _LoopThread:
-    """An asyncio event loop in a daemon thread, for the calls of one proposer."""
-
-    def __init__(self) -> None:
-        self.loop = asyncio.new_event_loop()
-        self._thread = threading.Thread(target=self.loop.run_forever, name="crucible-llm", daemon=True)
-        self._thread.start()
-
-    def submit(self, coroutine: Coroutine[Any, Any, Any]) -> Future[Any]:
-        return asyncio.run_coroutine_threadsafe(coroutine, self.loop)
-
-    def close(self) -> None:
-        self.loop.call_soon_threadsafe(self.loop.stop)
-        self._thread.join(timeout=10)
-        if not self._thread.is_alive():
-            self.loop.close()
-
-
-class _LogCache:
-    """The client's response cache, kept in the run's call log (the store)."""
-
-    def __init__(self, log: CallLog) -> None:
-        self._log = log
-
-    def get(self, key: str) -> ChatResponse | None:
-        return self._log.cached(key)
-
-    def put(self, key: str, response: ChatResponse) -> None:
-        """Nothing to do: every answer is recorded with its call."""
 
 
 class LLMProposer:
@@ -143,21 +113,22 @@ class LLMProposer:
         self._tuner = OfflineProposer(families, seed=seed, max_per_family=settings.tune_per_structure)
         self._lock = threading.Lock()  # calls finish on the loop's thread; the search asks on its own
         self._novelty = novelty or NoveltyFilter()
-        self._islands = IslandModel(settings.islands)
-        self._tips = TipPool(per_prompt=settings.tips_per_prompt, rng=random.Random(seed + 3))
-        self._unplaced: list[str] = []  # hashes observed since the islands last saw the archive
-        self._latency: dict[str, float | None] = {}  # candidate hash -> its latency, for tip credit
-        self._improvements: list[str] = []  # recent wins over a parent, for the meta prompt
+        self._memory = SearchMemory(
+            settings.islands,
+            tips_per_prompt=settings.tips_per_prompt,
+            tip_evolution_every=settings.tip_evolution_every,
+            rng=random.Random(seed + 3),
+        )
         earlier = log.calls()
-        self._restore(earlier, log)
+        self._memory.restore(earlier, log)
         self._spend = Spend.of(earlier)
         self._asked = {c.prompt_hash for c in earlier}
         self._writers = {c.candidate_hash: c for c in earlier if c.candidate_hash}
-        self._elapsed_before_s = _span_s(earlier)
+        self._elapsed_before_s = span_s(earlier)
         self._started = time.monotonic()
         self._in_flight = 0
-        self._fruitless = _trailing_fruitless(earlier)
-        self._loop: _LoopThread | None = None
+        self._fruitless = trailing_fruitless(earlier)
+        self._loop: LoopThread | None = None
         self._client: LLMClient | None = None
         self._reference_offered = bool(families)
         self._reference = reference_as_candidate(problem.reference_source)
@@ -174,30 +145,15 @@ class LLMProposer:
 
     @property
     def islands(self) -> IslandModel:
-        return self._islands
+        return self._memory.islands
 
     @property
     def tips(self) -> TipPool:
-        return self._tips
-
-    def _restore(self, earlier: Sequence[CallRecord], log: CallLog) -> None:
-        """What earlier calls of this run decided: writer islands and tips, evolved tips, migrations."""
-        self._writer_calls = sum(1 for c in earlier if c.role == "writer")
-        self._call_island = {
-            c.candidate_hash: c.island for c in earlier if c.candidate_hash and c.island is not None
-        }
-        self._call_tips = {c.candidate_hash: c.tips for c in earlier if c.candidate_hash and c.tips}
-        for call in earlier:
-            if call.role == "meta" and call.outcome == CallResult.OK.value:
-                tip = parse_tip(call.response)
-                if tip is not None:
-                    self._tips.add(tip)
-        for migration in log.migrations():
-            self._islands.record_migration(migration)
+        return self._memory.tips
 
     def propose(self, archive: Archive) -> Candidate | Future[Candidate | None] | None:
         with self._lock:
-            self.catch_up(archive)
+            self._memory.catch_up(archive)
             tuned = self._tuner.propose(archive)
             if tuned is not None:
                 return tuned
@@ -213,26 +169,17 @@ class LLMProposer:
             if self.stopped_because:
                 return None
             self._in_flight += 1
-            for migration in self._islands.due_migrations(self._writer_calls):
-                self._islands.record_migration(migration, archive)
-                self.log.record_migration(migration)
-            island = self._writer_calls % self.settings.islands.islands
-            evolve = self.settings.tip_evolution_every
-            meta = evolve > 0 and self._writer_calls > 0 and self._writer_calls % evolve == 0
-            self._writer_calls += 1
-            parent = self._context.choose_parent(archive, self._islands, island)
-            tips = self._tips.choose()
-            inputs = self._context.inputs(archive, parent, self._islands, tips=_snippets(tips))
+            turn = self._memory.next_turn(archive, self.log)
+            islands = self._memory.islands
+            parent = self._context.choose_parent(archive, islands, turn.island)
+            tips = self._memory.tips.choose()
+            inputs = self._context.inputs(archive, parent, islands, tips=_snippets(tips))
             model = self._bandit.choose()
-        return self._thread().submit(self._write(inputs, parent, model, tips, meta))
+        return self._thread().submit(self._write(inputs, parent, model, tips, turn.meta))
 
     def observe(self, candidate: Candidate, result: EvalResult) -> None:
         with self._lock:
-            island = self._call_island.get(candidate.hash)
-            if island is not None:
-                self._islands.assign(candidate.family, island)
-            self._unplaced.append(candidate.hash)
-            self._credit_tips(candidate, result)
+            self._memory.observe(candidate, result)
             self._tuner.observe(candidate, result)
             self._context.note_result(candidate, result)
             self._novelty.add(candidate.source, candidate.hash[:12])
@@ -241,28 +188,9 @@ class LLMProposer:
                 self._bandit.update(call.model, _improvement(result), call.cost_usd)
 
     def catch_up(self, archive: Archive) -> None:
-        """Put the results observed since the last proposal on their islands (they need the
-        archive's entries, which ``observe`` does not see)."""
-        for candidate_hash in self._unplaced:
-            entry = archive.by_hash(candidate_hash)
-            if entry is not None:
-                self._islands.place(entry)
-        self._unplaced.clear()
-
-    def _credit_tips(self, candidate: Candidate, result: EvalResult) -> None:
-        """A candidate written under tips credits them when it is ok and beats its parent (or is
-        ok where the parent had no timing to beat)."""
-        latency = result.latency_us if result.ok else None
-        self._latency[candidate.hash] = latency
-        tips = self._call_tips.get(candidate.hash)
-        if not tips:
-            return
-        before = self._latency.get(candidate.parent_hash) if candidate.parent_hash else None
-        improved = result.ok and (before is None or (latency is not None and latency < before))
-        self._tips.credit(tips, improved)
-        if improved and before is not None and latency:
-            note = f"{candidate.hash[:12]} under {', '.join(tips)}: {before / latency:.2f}x over its parent"
-            self._improvements = [note, *self._improvements[:7]]
+        """Bring the islands up to date with the archive (``propose`` does this first)."""
+        with self._lock:
+            self._memory.catch_up(archive)
 
     def close(self) -> None:
         """End the calls' thread. A call still open is cancelled and recorded as ``cancelled``:
@@ -284,9 +212,9 @@ class LLMProposer:
         if self._client is not None:
             await self._client.aclose()
 
-    def _thread(self) -> _LoopThread:
+    def _thread(self) -> LoopThread:
         if self._loop is None:
-            self._loop = _LoopThread()
+            self._loop = LoopThread()
         return self._loop
 
     async def _write(
@@ -303,14 +231,15 @@ class LLMProposer:
     async def _evolve_tip(self, model: str, parent: Parent) -> None:
         """A meta call: one new tip from the tips' records and the recent wins; kept if well formed."""
         with self._lock:
-            messages = build_meta_prompt(self._tips, self._context.problem.name, self._improvements)
+            memory = self._memory
+            messages = build_meta_prompt(memory.tips, self._context.problem.name, memory.improvements)
         request = self._request(model, "meta", messages)
         answer = await self._call(request, parent, account=False)
         if not isinstance(answer, ChatResponse):
             return
         tip = parse_tip(answer.text)
         with self._lock:
-            added = tip is not None and self._tips.add(tip)
+            added = tip is not None and self._memory.tips.add(tip)
         if added:
             self._account(request, answer, CallResult.OK.value, "", parent, None)
         else:
@@ -341,7 +270,7 @@ class LLMProposer:
         self, request: ChatRequest, parent: Parent, *, account: bool = True, tips: tuple[str, ...] = ()
     ) -> ChatResponse | CallFailure:
         if self._client is None:  # made on the loop's thread, which it belongs to
-            self._client = LLMClient(self._client_config, prices=self._prices, cache=_LogCache(self.log))
+            self._client = LLMClient(self._client_config, prices=self._prices, cache=LogCache(self.log))
         try:
             answer = await self._client.complete(request)
         except asyncio.CancelledError:  # the run stopped: the call is accounted, its answer unread
@@ -423,9 +352,7 @@ class LLMProposer:
             self._spend.add(record)
             if candidate is not None:
                 self._writers[candidate.hash] = record
-                self._call_island[candidate.hash] = parent.island
-                if tips:
-                    self._call_tips[candidate.hash] = tips
+                self._memory.wrote(candidate.hash, parent.island, tips)
             if request.role == "writer":
                 self._fruitless = 0 if candidate is not None else self._fruitless + 1
             if outcome != CallResult.OK.value:
@@ -437,21 +364,6 @@ def _improvement(result: EvalResult) -> float:
     """What a candidate earned its model: its speedup over the reference beyond 1, if ranked."""
     speedup = result.speedup
     return max(0.0, speedup - 1.0) if speedup is not None else 0.0
-
-
-def _trailing_fruitless(calls: Sequence[CallRecord]) -> int:
-    """Writer calls at the end of the log that wrote no candidate."""
-    count = 0
-    for call in reversed([c for c in calls if c.role == "writer"]):
-        if call.candidate_hash:
-            break
-        count += 1
-    return count
-
-
-def _span_s(calls: Sequence[CallRecord]) -> float:
-    stamps = [c.created_at for c in calls if c.created_at is not None]
-    return (max(stamps) - min(stamps)).total_seconds() if len(stamps) > 1 else 0.0
 
 
 def _nowhere(family: str) -> Path:
