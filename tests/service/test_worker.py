@@ -11,7 +11,6 @@ import signal
 import subprocess
 import sys
 import time
-import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -21,7 +20,7 @@ from service.settings import Settings
 from service.worker import Worker
 from store.repository import Store
 from store.status import RunStatus
-from tests.store.conftest import PG_HOST, PG_PORT, _admin, _postgres_user
+from tests.store.conftest import postgres_database
 
 pytestmark = pytest.mark.slow  # whole optimizations in subprocesses
 
@@ -163,15 +162,8 @@ def test_the_worker_command_has_help() -> None:
 @pytest.fixture
 def postgres_url() -> Iterator[str]:
     """An empty PostgreSQL database of its own, dropped afterwards."""
-    user, reason = _postgres_user()
-    if user is None:
-        pytest.skip(reason)
-    name = f"crucible_worker_{uuid.uuid4().hex[:12]}"
-    _admin("CREATE DATABASE {}", name, user)
-    try:
-        yield f"postgresql+psycopg://{user}@{PG_HOST}:{PG_PORT}/{name}"
-    finally:
-        _admin("DROP DATABASE IF EXISTS {} WITH (FORCE)", name, user)
+    with postgres_database("crucible_worker") as url:
+        yield url
 
 
 def restart_postgres() -> None:

@@ -9,6 +9,7 @@ The builders are fixtures returning functions, so test modules need no shared he
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import uuid
 from collections.abc import Callable, Iterator
@@ -69,10 +70,17 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
         # A missing parent directory on purpose: the store must create it.
         yield f"sqlite:///{tmp_path / 'data' / 'crucible.db'}"
         return
+    with postgres_database("crucible_test") as url:
+        yield url
+
+
+@contextlib.contextmanager
+def postgres_database(prefix: str) -> Iterator[str]:
+    """The URL of a new, empty PostgreSQL database, dropped afterwards; skips without a server."""
     user, reason = _postgres_user()
     if user is None:
         pytest.skip(reason)
-    name = f"crucible_test_{uuid.uuid4().hex[:16]}"
+    name = f"{prefix}_{uuid.uuid4().hex[:16]}"
     _admin("CREATE DATABASE {}", name, user)
     try:
         yield f"postgresql+psycopg://{user}@{PG_HOST}:{PG_PORT}/{name}"
