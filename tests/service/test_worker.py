@@ -71,7 +71,7 @@ def queue_run(crucible, problem_file: Path) -> int:  # type: ignore[no-untyped-d
 
 
 def test_a_worker_killed_mid_run_loses_nothing_and_repeats_nothing(
-    crucible, worker_env, store: Store, problem_file: Path, tmp_path: Path
+    crucible, crucible_env, worker_env, store: Store, problem_file: Path, tmp_path: Path
 ):  # type: ignore[no-untyped-def]
     run_id = queue_run(crucible, problem_file)
     first = start_worker(worker_env, tmp_path)
@@ -91,6 +91,7 @@ def test_a_worker_killed_mid_run_loses_nothing_and_repeats_nothing(
     assert len([c for c in candidates if c.result is not None]) == BUDGET
     assert len({c.hash for c in candidates}) == len(candidates), "no candidate stored twice"
     assert f"run {run_id}: completed" in output
+    crucible_env["COLUMNS"] = "120"  # a table wide enough that no status wraps
     watched = crucible("runs", "--watch", timeout=60)  # every run has finished: one table, then done
     assert watched.code == 0 and "completed" in watched.stdout
 
