@@ -4,8 +4,8 @@ The tree follows the process boundary, so what runs where is visible from the fo
 
 * this folder: the trusted parent. ``evaluate.Evaluator`` orchestrates one evaluation,
   ``observer`` checks every message and output a child sends, ``reference`` prepares the
-  reference once, ``executor`` runs candidates side by side, ``limits`` and ``types`` are the
-  values every layer shares.
+  reference once, ``executor`` runs candidates side by side (``ray_executor`` on a Ray
+  cluster), ``limits`` and ``types`` are the values every layer shares.
 * ``child/``: what runs beside untrusted candidate code, in its process: the harness and the
   candidate's stages, the call guards, the leftover checks, and the reference's own runner.
 * ``sandbox/``: the walls around a child: starting and supervising it (``process``), what it
@@ -31,6 +31,7 @@ _PUBLIC = {
     "EvalLimits": "evaluator.limits",
     "LocalExecutor": "evaluator.executor",
     "MultiDeviceExecutor": "evaluator.executor",
+    "RayExecutor": "evaluator.ray_executor",
     "discover_devices": "evaluator.hardware.devices",
     "EvalResult": "evaluator.types",
     "Status": "evaluator.types",
