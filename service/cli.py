@@ -339,6 +339,23 @@ def worker(
     run_worker(_settings(), until_idle=until_idle, out=err)
 
 
+@app.command()
+def serve(
+    host: Annotated[
+        str, typer.Option(help="Address to bind; not loopback only with CRUCIBLE_API_TOKEN set.")
+    ] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.", min=1, max=65535)] = 8000,
+    workers: Annotated[int, typer.Option(help="Queue workers to run beside the API.", min=0)] = 1,
+    no_worker: Annotated[
+        bool, typer.Option("--no-worker", help="Serve the API only (same as --workers 0).")
+    ] = False,
+) -> None:
+    """Serve the HTTP API (/api/v1, /healthz, /metrics, /openapi.json) with queue workers beside it."""
+    from service.serve_command import run_serve
+
+    run_serve(_settings(), host=host, port=port, workers=0 if no_worker else workers, out=err)
+
+
 def main() -> None:
     """Entry point: turn Crucible's errors into one message and exit status 2."""
     from pydantic import ValidationError

@@ -17,8 +17,9 @@ from agent.offline import OfflineProposer
 from evaluator.errors import EvaluatorError
 from evaluator.evaluate import Evaluator
 from evaluator.executor import LocalExecutor, MultiDeviceExecutor
-from evaluator.hardware.devices import check_device_available, slot_devices
+from evaluator.hardware.devices import check_device_available, normalize_device, slot_devices
 from evaluator.limits import EvalLimits
+from evaluator.ray_executor import RayExecutor
 from kernels.errors import CrucibleError
 from kernels.families import load_families
 from kernels.problem import Problem, builtin_names, load_problem
@@ -30,6 +31,14 @@ from store.repository import Store
 from store.status import RunStatus
 
 PROPOSERS = ("auto", "offline", "llm")
+
+
+def device_for(device: str, settings: Settings) -> str:
+    """The normalized device, checked on this machine unless Ray evaluates: then the GPUs are the
+    cluster's, and a driver without one may still queue and drive a CUDA run."""
+    if settings.executor == "ray":
+        return normalize_device(device)
+    return check_device_available(device)
 
 
 def create_run(
@@ -55,7 +64,7 @@ def create_run(
         proposer = "llm" if settings.llm_configured else "offline"
     if proposer == "llm":
         check_llm_settings(settings)
-    device = check_device_available(device)
+    device = device_for(device, settings)
     problem.shapes_for(device)  # fails early when the problem has no shape for this device
     if proposer == "offline" and not load_families(problem):
         raise CrucibleError(
@@ -115,7 +124,7 @@ def execute_run(
         raise CrucibleError(f"run {run_id} is already completed; start a new run or raise its budget")
     problem = problem_for_run(run)
     families = load_families(problem)
-    check_device_available(run.device)  # a resumed run may land on a machine without its GPU
+    device_for(run.device, settings)  # a resumed run may land on a machine without its GPU
     proposer: OfflineProposer | LLMProposer
     if run.proposer == "llm":
         proposer = llm_proposer(settings, store, run_id, problem, run.device, families, run.seed)
@@ -124,6 +133,7 @@ def execute_run(
     else:
         raise CrucibleError(f"problem {problem.name!r} has no variant families in {problem.variants_dir}")
     limits = run_limits(run, settings)
+    on_ray = settings.executor == "ray"  # Ray's actors build their own evaluators, where they run
     evaluators = [
         Evaluator(
             problem,
@@ -133,16 +143,27 @@ def execute_run(
             workroot=settings.workdir,
             keep_workdirs=settings.keep_workdirs,
         )
-        for device in slot_devices(run.device)
+        for device in ([] if on_ray else slot_devices(run.device))
     ]
     slots = int(run.options.get("slots", 1))
     store.set_run_status(run_id, RunStatus.RUNNING)
     try:
-        executor: LocalExecutor | MultiDeviceExecutor = (
-            MultiDeviceExecutor(evaluators)  # GPUs: CPU-side checks run ahead of the device slots
-            if run.device.startswith("cuda")
-            else LocalExecutor(evaluators[0], slots=slots)
-        )
+        executor: LocalExecutor | MultiDeviceExecutor | RayExecutor
+        if on_ray:  # one actor per slot, each asking Ray for a GPU (a CPU for a cpu run)
+            executor = RayExecutor(
+                problem,
+                run.device,
+                limits,
+                run.seed,
+                slots=slots,
+                address=settings.ray_address,
+                workroot=settings.workdir,
+                keep_workdirs=settings.keep_workdirs,
+            )
+        elif run.device.startswith("cuda"):
+            executor = MultiDeviceExecutor(evaluators)  # CPU-side checks run ahead of the device slots
+        else:
+            executor = LocalExecutor(evaluators[0], slots=slots)
         with executor:
             outcome = run_search(
                 proposer,

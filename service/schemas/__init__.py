@@ -4,7 +4,8 @@ Each model is frozen and forbids keys it does not declare, so a document either 
 schema says or fails to validate. Units are in the field names, as the store has them (``_us``,
 ``_bytes``, ``_gbps``, ``_s``). The ``from_*`` constructors build a document from the domain
 values (evaluator results, store records, loaded problems); ``JSON_DOCUMENTS`` names the
-top-level ones and ``json_schemas`` gives every model's JSON schema, for the API to serve.
+top-level ones and ``json_schemas`` gives every model's JSON schema, for the API to serve;
+``service.schemas.api`` adds the HTTP API's request bodies and pages.
 
 Torch-free and light: the runtime imports are the evaluator's shared value types, the store's
 status enum and the kernels' candidate and problem types; everything else is for type checking.
@@ -16,6 +17,15 @@ from typing import Any
 
 from pydantic import BaseModel
 
+from service.schemas.api import (
+    CandidatePageOut,
+    HealthOut,
+    ParetoOut,
+    ProblemUploadIn,
+    RunCreateIn,
+    RunPageOut,
+    RunStateOut,
+)
 from service.schemas.base import Document
 from service.schemas.machine import (
     DeviceOut,
@@ -47,6 +57,7 @@ __all__ = [
     "MODELS",
     "CandidateDetailOut",
     "CandidateOut",
+    "CandidatePageOut",
     "DeviceInfoOut",
     "DeviceOut",
     "DevicePeakOut",
@@ -56,16 +67,22 @@ __all__ = [
     "EvaluateOut",
     "ExportOut",
     "ExportedPathsOut",
+    "HealthOut",
     "LLMUsageOut",
     "MachineOut",
     "OptimizeReportOut",
+    "ParetoOut",
     "ProblemListOut",
     "ProblemOut",
     "ProblemShapeOut",
+    "ProblemUploadIn",
     "ProfilersOut",
+    "RunCreateIn",
     "RunDetailOut",
     "RunListOut",
     "RunOut",
+    "RunPageOut",
+    "RunStateOut",
     "RunSummaryOut",
     "SandboxOut",
     "ShapeMetricsOut",
@@ -109,6 +126,14 @@ MODELS: tuple[type[BaseModel], ...] = (
     ProfilersOut,
     MachineOut,
     ErrorOut,
+    # The HTTP API's request bodies and pages (service.api).
+    RunCreateIn,
+    ProblemUploadIn,
+    RunStateOut,
+    RunPageOut,
+    CandidatePageOut,
+    ParetoOut,
+    HealthOut,
 )
 
 
