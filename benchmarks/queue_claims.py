@@ -15,13 +15,8 @@ from __future__ import annotations
 import argparse
 import platform
 import statistics
-import tempfile
 import threading
 import time
-import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
-from pathlib import Path
 
 from rich.console import Console
 from rich.table import Table
@@ -32,40 +27,8 @@ from store.models import RunRow
 from store.repository import Store
 from store.status import RunStatus
 
+from databases import database
 from result_files import append_run, commit, result_path
-
-PG = "postgresql+psycopg://{user}@127.0.0.1:5432/{name}"
-
-
-@contextmanager
-def database(backend: str) -> Iterator[str]:
-    """A URL of an empty database of ``backend``, removed afterwards."""
-    if backend == "sqlite":
-        with tempfile.TemporaryDirectory() as folder:
-            yield f"sqlite:///{Path(folder) / 'queue.db'}"
-        return
-    import psycopg
-    from psycopg import sql
-
-    name = f"crucible_bench_{uuid.uuid4().hex[:10]}"
-    user = next(u for u in ("postgres", "root") if _reachable(u))
-    with psycopg.connect(host="127.0.0.1", user=user, dbname="test", autocommit=True) as conn:
-        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-    try:
-        yield PG.format(user=user, name=name)
-    finally:
-        with psycopg.connect(host="127.0.0.1", user=user, dbname="test", autocommit=True) as conn:
-            conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
-
-
-def _reachable(user: str) -> bool:
-    import psycopg
-
-    try:
-        with psycopg.connect(host="127.0.0.1", user=user, dbname="test", connect_timeout=3):
-            return True
-    except psycopg.Error:
-        return False
 
 
 def fill(store: Store, depth: int) -> None:

@@ -16,8 +16,9 @@ from sqlalchemy.orm import Session, selectinload
 
 from evaluator.types import EvalResult
 from kernels.candidate import Candidate
-from store.errors import CandidateNotFound, ResultAlreadyRecorded
-from store.models import CandidateRow, utcnow
+from store import fronts
+from store.errors import CandidateNotFound, ResultAlreadyRecorded, RunNotFound
+from store.models import CandidateRow, RunRow, utcnow
 from store.records import CandidateRecord, candidate_record, evaluation_row, verdict_values
 from store.runs import require_run
 
@@ -63,7 +64,18 @@ def insert_candidate(session: Session, run_id: int, candidate: Candidate, parent
         if existing is None:
             raise
         return existing
+    _count(session, run_id, RunRow.candidate_count)
     return row.id
+
+
+def _count(session: Session, run_id: int, column: Any) -> None:
+    """One more in a run's counter; on PostgreSQL this also takes the run's row lock."""
+    session.execute(
+        update(RunRow)
+        .where(RunRow.id == run_id)
+        .values({column: column + 1})
+        .execution_options(synchronize_session=False)
+    )
 
 
 def write_result(session: Session, candidate_id: int, result: EvalResult) -> None:
@@ -87,6 +99,10 @@ def write_result(session: Session, candidate_id: int, result: EvalResult) -> Non
             raise CandidateNotFound(candidate_id)
         raise ResultAlreadyRecorded(candidate_id, str(current[0]))
     session.add_all(evaluation_row(candidate_id, i, m) for i, m in enumerate(result.shapes))
+    run_id = session.scalar(select(CandidateRow.run_id).where(CandidateRow.id == candidate_id))
+    assert run_id is not None  # the UPDATE above matched the row
+    _count(session, run_id, RunRow.verdict_count)  # first: it serializes this run's front updates
+    fronts.admit(session, run_id, candidate_id, result)
     session.flush()
 
 
@@ -95,6 +111,7 @@ def select_candidates(
     *criteria: ColumnElement[bool],
     order_by: tuple[Any, ...] = (CandidateRow.id,),
     limit: int | None = None,
+    offset: int = 0,
 ) -> list[CandidateRecord]:
     """Candidates matching ``criteria``, with their evaluation rows loaded in one extra query."""
     stmt = (
@@ -105,6 +122,8 @@ def select_candidates(
     )
     if limit is not None:
         stmt = stmt.limit(limit)
+    if offset:
+        stmt = stmt.offset(offset)
     return [candidate_record(row) for row in session.scalars(stmt)]
 
 
@@ -132,10 +151,37 @@ def hashes_evaluated(session: Session, run_id: int) -> set[str]:
 
 
 def evaluated_count(session: Session, run_id: int) -> int:
-    require_run(session, run_id)
-    stmt = (
-        select(func.count())
-        .select_from(CandidateRow)
-        .where(CandidateRow.run_id == run_id, CandidateRow.status.is_not(None))
+    """The run's count of verdicts, kept on its row by ``write_result``."""
+    count = session.scalar(select(RunRow.verdict_count).where(RunRow.id == run_id))
+    if count is None:
+        raise RunNotFound(run_id)
+    return int(count)
+
+
+def candidates_page(
+    session: Session, run_id: int, limit: int, offset: int
+) -> tuple[list[CandidateRecord], int]:
+    """One page of the run's candidates, oldest first, and how many it has in all.
+
+    The page's ids come from the (run_id, id) index alone, so a deep page skips ids, not rows."""
+    total = session.scalar(select(RunRow.candidate_count).where(RunRow.id == run_id))
+    if total is None:
+        raise RunNotFound(run_id)
+    ids = list(
+        session.scalars(
+            select(CandidateRow.id)
+            .where(CandidateRow.run_id == run_id)
+            .order_by(CandidateRow.id)
+            .limit(limit)
+            .offset(offset)
+        )
+    )
+    return (select_candidates(session, CandidateRow.id.in_(ids)) if ids else []), int(total)
+
+
+def llm_ok_count(session: Session, run_id: int) -> int:
+    """How many LLM-written candidates of the run passed."""
+    stmt = select(func.count()).where(
+        CandidateRow.run_id == run_id, CandidateRow.status == "ok", CandidateRow.origin == "llm"
     )
     return int(session.scalar(stmt) or 0)

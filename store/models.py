@@ -143,6 +143,10 @@ class RunRow(Base):
     failure_streak: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     last_failure: Mapped[str | None] = mapped_column(Text)
     cancel_requested: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    # Kept by the writes that add a candidate and record a verdict, so a large run's progress is
+    # one row, not a count over its candidates. A verdict is never undone: the count only grows.
+    candidate_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    verdict_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
     problem: Mapped[ProblemRow] = relationship(lazy="raise")
 
@@ -155,6 +159,10 @@ class CandidateRow(Base):
         UniqueConstraint("run_id", "hash"),
         Index(None, "run_id", "status"),
         Index(None, "parent_id"),
+        # Pages of a large run, its fastest candidate and its front, without reading every row.
+        Index(None, "run_id", "id"),
+        Index(None, "run_id", "speedup"),
+        Index(None, "run_id", "on_front"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -187,6 +195,9 @@ class CandidateRow(Base):
     verification: Mapped[str | None] = mapped_column(Text)
     profile: Mapped[dict[str, Any] | None] = mapped_column(json_type(none_as_null=True))
     phase_seconds: Mapped[dict[str, float] | None] = mapped_column(json_type(none_as_null=True))
+    # On the run's Pareto front now (``store.fronts``): set when its verdict lands, cleared when
+    # a later verdict dominates it.
+    on_front: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
     evaluations: Mapped[list[EvaluationRow]] = relationship(
         lazy="raise", order_by="EvaluationRow.position", passive_deletes=True

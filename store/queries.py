@@ -6,15 +6,13 @@ correctness but its timings mean nothing, so it is kept out of every speed ranki
 
 from __future__ import annotations
 
-import math
-
 from sqlalchemy import ColumnElement, Integer, literal_column, select
 from sqlalchemy.orm import Session, aliased
 
 from evaluator.types import Status
-from kernels.pareto import Point, pareto_front
-from store.candidates import run_candidates, select_candidates
+from store.candidates import select_candidates
 from store.errors import CandidateNotFound
+from store.fronts import objectives
 from store.models import CandidateRow
 from store.records import CandidateRecord
 from store.runs import require_run
@@ -62,27 +60,16 @@ def best_candidate(session: Session, run_id: int) -> CandidateRecord | None:
     return accurate[0] if accurate else None
 
 
-def _objective(value: float | None) -> float:
-    # An unmeasured objective (e.g. no memory figure) cannot beat a measured one.
-    return math.inf if value is None else float(value)
-
-
 def pareto(session: Session, run_id: int) -> list[CandidateRecord]:
-    """Non-dominated timed candidates over (latency_us, max_abs_err, peak_mem_bytes), fastest first."""
-    records = run_candidates(session, run_id, _timed(), CandidateRow.latency_us.is_not(None))
-    points = [
-        Point(
-            record,
-            (
-                _objective(record.result.latency_us),
-                _objective(record.result.max_error),
-                _objective(record.result.peak_mem_bytes),
-            ),
-        )
-        for record in records
-        if record.result is not None
-    ]
-    return [point.item for point in pareto_front(points)]
+    """The run's front as ``store.fronts`` keeps it, fastest first (ties in latency by error)."""
+    records = select_candidates(session, CandidateRow.run_id == run_id, CandidateRow.on_front.is_(True))
+    return sorted(records, key=_front_order)
+
+
+def _front_order(record: CandidateRecord) -> tuple[float, float, float]:
+    r = record.result
+    assert r is not None  # only judged candidates are on a front
+    return objectives(r.latency_us, r.max_error, r.peak_mem_bytes)
 
 
 def lineage(session: Session, candidate_id: int) -> list[CandidateRecord]:

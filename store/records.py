@@ -47,6 +47,8 @@ class RunRecord:
     claims: int = 0  # how many times a worker took it
     failure_streak: int = 0  # claims in a row that ended in the same failure
     cancel_requested: bool = False
+    candidate_count: int = 0  # candidates stored, judged or not
+    verdict_count: int = 0  # candidates with a verdict
 
 
 @dataclass(frozen=True)
@@ -125,6 +127,8 @@ def run_record(run: RunRow, problem: ProblemRow) -> RunRecord:
         claims=run.claims,
         failure_streak=run.failure_streak,
         cancel_requested=run.cancel_requested,
+        candidate_count=run.candidate_count,
+        verdict_count=run.verdict_count,
     )
 
 
@@ -198,3 +202,15 @@ def candidate_record(row: CandidateRow) -> CandidateRecord:
         parent_hash=row.parent_hash,
         evaluated_at=row.evaluated_at,
     )
+
+
+@dataclass(frozen=True)
+class RunProgress:
+    """A run and how far it got, read in one transaction: what a run's detail page shows."""
+
+    run: RunRecord
+    evaluated: int  # candidates with a verdict
+    llm_ok: int  # LLM-written candidates that passed
+    best: CandidateRecord | None
+    # (calls, failed calls, prompt tokens, completion tokens, cost in USD), as ``llm_call_counts``
+    llm_calls: tuple[int, int, int, int, float]

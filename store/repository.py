@@ -28,7 +28,8 @@ from store import runs as _runs
 from store.engine import make_engine, normalize_url, session_factory, upgrade, writer
 from store.models import CandidateRow
 from store.queue import DEFAULT_MAX_FAILURES, Lease
-from store.records import CandidateRecord, RunRecord, RunSummary
+from store.read_cache import RunReadCache
+from store.records import CandidateRecord, RunProgress, RunRecord, RunSummary
 from store.runs import RunFilter
 from store.status import RunStatus
 
@@ -54,6 +55,7 @@ class Store:
             raise
         self._reader = session_factory(self._engine)
         self._writer = session_factory(writer(self._engine))
+        self._cache = RunReadCache()
 
     def __repr__(self) -> str:
         return f"Store({self.url.render_as_string(hide_password=True)!r})"
@@ -119,6 +121,18 @@ class Store:
         """The run and its problem; RunNotFound if there is no such run."""
         with self._reading() as session:
             return _runs.read_run(session, run_id)
+
+    def run_progress(self, run_id: int) -> RunProgress:
+        """The run, its verdict counts, its best candidate and its LLM account, in one snapshot."""
+        with self._reading() as session:
+            run = _runs.read_run(session, run_id)
+            verdicts = run.verdict_count
+            best = self._cache.get(run_id, verdicts, "best", lambda: _queries.best_candidate(session, run_id))
+            llm_ok = self._cache.get(
+                run_id, verdicts, "llm_ok", lambda: _candidates.llm_ok_count(session, run_id)
+            )
+            calls = _llm_calls.call_counts(session, run_id)
+            return RunProgress(run, verdicts, llm_ok, best, calls)
 
     def set_run_status(self, run_id: int, status: RunStatus | str, error: str | None = None) -> None:
         """Move a run to ``status``, replacing its error (None clears it) and stamping start/finish."""
@@ -203,6 +217,11 @@ class Store:
         with self._reading() as session:
             return _candidates.run_candidates(session, run_id)
 
+    def candidates_page(self, run_id: int, limit: int, offset: int = 0) -> tuple[list[CandidateRecord], int]:
+        """A page of the run's candidates, oldest first, and how many there are in all."""
+        with self._reading() as session:
+            return _candidates.candidates_page(session, run_id, limit, offset)
+
     def get_candidate(self, candidate_id: int) -> CandidateRecord:
         """One candidate with its verdict; CandidateNotFound if there is no such candidate."""
         with self._reading() as session:
@@ -270,12 +289,14 @@ class Store:
     def best_candidate(self, run_id: int) -> CandidateRecord | None:
         """The leaderboard's top, else the most accurate ok candidate, else None."""
         with self._reading() as session:
-            return _queries.best_candidate(session, run_id)
+            verdicts = _candidates.evaluated_count(session, run_id)
+            return self._cache.get(run_id, verdicts, "best", lambda: _queries.best_candidate(session, run_id))
 
     def pareto(self, run_id: int) -> list[CandidateRecord]:
         """The Pareto front over (latency_us, max_abs_err, peak_mem_bytes), fastest first."""
         with self._reading() as session:
-            return _queries.pareto(session, run_id)
+            verdicts = _candidates.evaluated_count(session, run_id)  # RunNotFound for a missing run
+            return list(self._cache.get(run_id, verdicts, "front", lambda: _queries.pareto(session, run_id)))
 
     def lineage(self, candidate_id: int) -> list[CandidateRecord]:
         """The candidate's ancestors, root first and direct parent last (itself excluded)."""

@@ -19,3 +19,20 @@ def test_front_keeps_only_non_dominated_points_sorted() -> None:
     ]
     front = pareto_front(points)
     assert [p.item for p in front] == ["b", "c", "a"]
+
+
+def test_front_is_exactly_the_non_dominated_points_with_first_seen_ties() -> None:
+    import random
+
+    rng = random.Random(3)
+    for _ in range(50):
+        # Few distinct values, so ties and dominance both happen often.
+        points = [Point(i, tuple(float(rng.randrange(4)) for _ in range(3))) for i in range(60)]
+        expected = [
+            p
+            for i, p in enumerate(points)
+            if not any(dominates(q.values, p.values) for q in points)
+            and not any(q.values == p.values for q in points[:i])
+        ]
+        front = pareto_front(points)
+        assert [p.item for p in front] == [p.item for p in sorted(expected, key=lambda p: p.values)]

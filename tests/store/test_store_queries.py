@@ -117,6 +117,65 @@ def test_pareto_front_over_latency_error_and_memory(
     assert [record.id for record in front] == [fast_rough, slow_precise, lean]
 
 
+def test_a_cached_front_moves_when_a_new_verdict_lands(
+    store: Store, run_id: int, judged: Callable[[int, EvalResult | None], int], result_factory: ResultFactory
+) -> None:
+    first = judged(1, result_factory(latency_us=10.0, err=1e-3, mem=4096))
+    assert [r.id for r in store.pareto(run_id)] == [first]
+    assert [r.id for r in store.pareto(run_id)] == [first]  # from the cache
+    pending = judged(2, None)
+    assert [r.id for r in store.pareto(run_id)] == [first]
+    store.record_result(pending, result_factory(latency_us=5.0, err=1e-4, mem=1024))  # dominates
+    assert [r.id for r in store.pareto(run_id)] == [pending]
+
+
+def test_candidate_pages_and_run_progress(
+    store: Store, run_id: int, judged: Callable[[int, EvalResult | None], int], result_factory: ResultFactory
+) -> None:
+    ids = [judged(n, result_factory() if n % 3 else result_factory(Status.WRONG_OUTPUT)) for n in range(1, 8)]
+    judged(8, None)
+    page, total = store.candidates_page(run_id, limit=3, offset=2)
+    assert total == 8 and [r.id for r in page] == ids[2:5]
+    assert store.candidates_page(run_id, limit=3, offset=8) == ([], 8)
+    progress = store.run_progress(run_id)
+    assert progress.evaluated == 7 and progress.llm_ok == 0 and progress.run.id == run_id
+    assert progress.best is not None and progress.best.id == store.best_candidate(run_id).id
+    with pytest.raises(RunNotFound):
+        store.candidates_page(run_id + 1, limit=3)
+
+
+def test_the_kept_front_is_the_brute_force_front_and_the_counters_the_counts(
+    store: Store, run_id: int, judged: Callable[[int, EvalResult | None], int], result_factory: ResultFactory
+) -> None:
+    import random
+
+    from kernels.pareto import dominates
+
+    rng = random.Random(5)
+    points: dict[int, tuple[float, float, float]] = {}
+    for n in range(60):
+        # Few distinct values, so dominance and exact ties are common.
+        values = (float(rng.randrange(1, 6)), rng.choice([1e-6, 1e-5, 1e-4]), rng.choice([1024, 2048, 4096]))
+        status = Status.OK if n % 7 else Status.WRONG_OUTPUT
+        cid = judged(n, result_factory(status, latency_us=values[0], err=values[1], mem=values[2]))
+        if status is Status.OK:
+            points[cid] = values
+        if n % 10 == 9:  # the front after each batch of verdicts, not only at the end
+            order = list(points)  # judged order: of equal points the first judged stays
+            expected = [
+                cid
+                for i, cid in enumerate(order)
+                if not any(dominates(points[o], points[cid]) for o in order)
+                and not any(points[o] == points[cid] for o in order[:i])
+            ]
+            expected.sort(key=lambda c: points[c])
+            assert [r.id for r in store.pareto(run_id)] == expected
+    judged(99, None)
+    run = store.get_run(run_id)
+    assert (run.candidate_count, run.verdict_count) == (61, 60) == (len(store.candidates(run_id)), 60)
+    assert store.count_evaluated(run_id) == 60
+
+
 def test_pareto_of_an_empty_run(store: Store, run_id: int) -> None:
     assert store.pareto(run_id) == []
     with pytest.raises(RunNotFound):

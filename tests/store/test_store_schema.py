@@ -36,7 +36,7 @@ def _diffs(engine: Engine, metadata: MetaData) -> list[object]:
 def test_migration_creates_exactly_the_models(store: Store) -> None:
     assert set(inspect(store.engine).get_table_names()) == TABLES | {"alembic_version"}
     assert _diffs(store.engine, Base.metadata) == []
-    assert current_revision(store.engine) == head_revision() == "0009"
+    assert current_revision(store.engine) == head_revision() == "0010"
 
 
 def test_schema_comparison_notices_drift(store: Store) -> None:
@@ -135,6 +135,27 @@ def test_the_cpu_cores_column_arrives_and_leaves_without_losing_a_result(
         back = reopened.get_candidate(candidate_id).result
     assert back is not None and back.speedup == pytest.approx(2.0)
     assert [s.cpu_cores for s in back.shapes] == [None, None]
+
+
+def test_counts_and_fronts_of_runs_stored_before_0010_are_filled_in(
+    db_url: str,
+    problem: Problem,
+    candidate_factory: Callable[..., Candidate],
+    result_factory: Callable[..., EvalResult],
+) -> None:
+    with Store(db_url) as first:
+        run_id = first.create_run(problem, device="cpu", proposer="offline", budget=4, seed=7, options={})
+        ids = [first.add_candidate(run_id, candidate_factory(n)) for n in range(4)]
+        first.record_result(ids[0], result_factory(latency_us=10.0, err=1e-3))
+        first.record_result(ids[1], result_factory(latency_us=20.0, err=1e-6))
+        first.record_result(ids[2], result_factory(latency_us=30.0, err=1e-3))  # dominated by ids[0]
+        front = [r.id for r in first.pareto(run_id)]
+    downgrade(db_url, "0009")
+    upgrade(db_url)
+    with Store(db_url) as reopened:
+        run = reopened.get_run(run_id)
+        assert (run.candidate_count, run.verdict_count) == (4, 3)
+        assert [r.id for r in reopened.pareto(run_id)] == front == ids[:2]
 
 
 def test_processes_racing_to_migrate_a_fresh_database(db_url: str) -> None:
