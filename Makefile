@@ -20,7 +20,7 @@ $(STAMP): pyproject.toml Makefile
 ifneq ($(HAS_CUDA),yes)
 	$(PIP) install -q $(CPU_PINS)
 endif
-	$(PIP) install -q -e '.[triton,postgres,dev,ray]'
+	$(PIP) install -q -e '.[triton,postgres,dev,ray,dashboard]'
 	touch $(STAMP)
 
 install: $(STAMP)

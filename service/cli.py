@@ -356,6 +356,27 @@ def serve(
     run_serve(_settings(), host=host, port=port, workers=0 if no_worker else workers, out=err)
 
 
+@app.command()
+def dashboard(
+    host: Annotated[
+        str, typer.Option(help="Address to bind; not loopback only with CRUCIBLE_API_TOKEN set.")
+    ] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port for the dashboard.", min=1, max=65535)] = 8501,
+    api_url: Annotated[
+        str | None,
+        typer.Option(help="An API to send start and cancel to; by default one is started beside it."),
+    ] = None,
+    no_worker: Annotated[
+        bool, typer.Option("--no-worker", help="Start the API beside it without a queue worker.")
+    ] = False,
+) -> None:
+    """Open the Streamlit dashboard over CRUCIBLE_DATABASE_URL: runs, Pareto fronts, candidates."""
+    from service.dashboard_command import run_dashboard
+
+    code = run_dashboard(_settings(), host=host, port=port, api_url=api_url, worker=not no_worker, out=err)
+    raise typer.Exit(code)
+
+
 def main() -> None:
     """Entry point: turn Crucible's errors into one message and exit status 2."""
     from pydantic import ValidationError

@@ -51,6 +51,17 @@ def run_calls(session: Session, run_id: int) -> list[CallRecord]:
     return [call_record(row) for row in rows]
 
 
+def writer_of(session: Session, run_id: int, candidate_hash: str) -> CallRecord | None:
+    """The call of the run whose answer became this candidate, if an LLM wrote it."""
+    row = session.scalars(
+        select(LLMCallRow)
+        .where(LLMCallRow.run_id == run_id, LLMCallRow.candidate_hash == candidate_hash)
+        .order_by(LLMCallRow.id)
+        .limit(1)
+    ).first()
+    return call_record(row) if row is not None else None
+
+
 def answered(session: Session, prompt_hash: str) -> CallRecord | None:
     """The newest call with this prompt that was answered (whatever its answer held), in any run."""
     row = session.scalars(

@@ -8,7 +8,7 @@ several local processes on one SQLite file safe; PostgreSQL serves scale-out.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
@@ -25,6 +25,7 @@ from store import llm_calls as _llm_calls
 from store import queries as _queries
 from store import queue as _queue
 from store import runs as _runs
+from store import views as _views
 from store.engine import make_engine, normalize_url, session_factory, upgrade, writer
 from store.models import CandidateRow
 from store.queue import DEFAULT_MAX_FAILURES, Lease
@@ -32,6 +33,7 @@ from store.read_cache import RunReadCache
 from store.records import CandidateRecord, RunProgress, RunRecord, RunSummary
 from store.runs import RunFilter
 from store.status import RunStatus
+from store.views import RunCharts, RunTally
 
 if TYPE_CHECKING:  # only its attributes are read: no torch for the store
     from kernels.problem import Problem
@@ -259,6 +261,11 @@ class Store:
         with self._reading() as session:
             return _llm_calls.run_calls(session, run_id)
 
+    def llm_call_that_wrote(self, run_id: int, candidate_hash: str) -> CallRecord | None:
+        """The LLM call whose answer became this candidate of the run, if any."""
+        with self._reading() as session:
+            return _llm_calls.writer_of(session, run_id, candidate_hash)
+
     def answered_llm_call(self, prompt_hash: str) -> CallRecord | None:
         """The newest answered call with this prompt, from any run: the response cache."""
         with self._reading() as session:
@@ -297,6 +304,22 @@ class Store:
         with self._reading() as session:
             verdicts = _candidates.evaluated_count(session, run_id)  # RunNotFound for a missing run
             return list(self._cache.get(run_id, verdicts, "front", lambda: _queries.pareto(session, run_id)))
+
+    def run_charts(self, run_id: int) -> RunCharts:
+        """What the dashboard draws for a run (``store.views``), kept until its next verdict."""
+        with self._reading() as session:
+            verdicts = _candidates.evaluated_count(session, run_id)  # RunNotFound for a missing run
+            return self._cache.get(run_id, verdicts, "charts", lambda: _views.run_charts(session, run_id))
+
+    def run_tallies(self, run_ids: Sequence[int]) -> dict[int, RunTally]:
+        """Verdicts by status and LLM cost of these runs: the dashboard's runs overview."""
+        with self._reading() as session:
+            return _views.run_tallies(session, run_ids)
+
+    def devices(self) -> list[str]:
+        """The devices runs were made for."""
+        with self._reading() as session:
+            return _views.devices(session)
 
     def lineage(self, candidate_id: int) -> list[CandidateRecord]:
         """The candidate's ancestors, root first and direct parent last (itself excluded)."""

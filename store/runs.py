@@ -158,28 +158,36 @@ def summaries(
     session: Session, limit: int, *, offset: int = 0, where: RunFilter | None = None
 ) -> list[RunSummary]:
     """Newest runs first, each with its evaluated / ok counts and best real speedup."""
-    evaluated = CandidateRow.status.is_not(None)
-    is_ok = CandidateRow.status == "ok"
-    timed = is_ok & CandidateRow.interpreted.is_(False) & CandidateRow.suspect.isnot(True)
-    stats = (
-        select(
-            CandidateRow.run_id.label("run_id"),
-            func.sum(case((evaluated, 1), else_=0), type_=Integer).label("evaluated"),
-            func.sum(case((is_ok, 1), else_=0), type_=Integer).label("ok"),
-            func.max(case((timed, CandidateRow.speedup))).label("best"),
-        )
-        .group_by(CandidateRow.run_id)
-        .subquery()
-    )
-    rows = session.execute(
-        select(RunRow, ProblemRow.name, stats.c.evaluated, stats.c.ok, stats.c.best)
+    page = (
+        select(RunRow, ProblemRow.name)
         .join(ProblemRow, RunRow.problem_id == ProblemRow.id)
-        .outerjoin(stats, stats.c.run_id == RunRow.id)
         .where(*(where or RunFilter()).criteria())
         .order_by(RunRow.created_at.desc(), RunRow.id.desc())
         .limit(limit)
         .offset(offset)
-    ).all()
+    )
+    runs = session.execute(page).all()
+    ids = [run.id for run, _ in runs]
+    # Tallies of this page's runs only, so a listing costs the same however large the store.
+    is_ok = CandidateRow.status == "ok"
+    timed = is_ok & CandidateRow.interpreted.is_(False) & CandidateRow.suspect.isnot(True)
+    stats = (
+        {
+            run_id: (ok, best)
+            for run_id, ok, best in session.execute(
+                select(
+                    CandidateRow.run_id,
+                    func.sum(case((is_ok, 1), else_=0), type_=Integer),
+                    func.max(case((timed, CandidateRow.speedup))),
+                )
+                .where(CandidateRow.run_id.in_(ids))
+                .group_by(CandidateRow.run_id)
+            )
+        }
+        if ids
+        else {}
+    )
+    rows = [(run, name, run.verdict_count, *stats.get(run.id, (0, None))) for run, name in runs]
     return [
         RunSummary(
             id=run.id,
