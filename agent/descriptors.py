@@ -94,6 +94,10 @@ class DescriptorInputs:
         return cls.from_profile(result.profile)
 
 
+# The names of ``KernelDescriptor.cell()``'s bins, in its order.
+DESCRIPTOR_NAMES = ("language", "memory_level", "block_class", "launches", "tensor_core_dots", "source_size")
+
+
 @dataclass(frozen=True)
 class KernelDescriptor:
     language: Language

@@ -30,6 +30,10 @@ class RunRequest:
     proposer: str
 
 
+class ApiError(Exception):
+    """The API could not be reached, or refused; the message says which."""
+
+
 class ApiClient:
     """The few API calls the dashboard makes."""
 
@@ -43,9 +47,16 @@ class ApiClient:
         self._http.close()
 
     def problems(self) -> list[str]:
-        """Names of the problems a run can be started on (built-in and uploaded)."""
-        reply = self._http.get("/api/v1/problems")
-        reply.raise_for_status()
+        """Names of the problems a run can be started on (built-in and uploaded); ApiError with
+        the reason when the API cannot say."""
+        try:
+            reply = self._http.get("/api/v1/problems")
+        except httpx.HTTPError as exc:
+            raise ApiError(f"the API at {self._http.base_url} did not answer: {exc}") from exc
+        if reply.status_code == 401:
+            raise ApiError("the API needs its token: enter it in the sidebar to start runs")
+        if reply.is_error:
+            raise ApiError(f"the API answered HTTP {reply.status_code}: {reply.text[:200]}")
         body = reply.json()
         items = body.get("items", body) if isinstance(body, dict) else body
         return sorted(str(item["name"]) for item in items)

@@ -15,9 +15,7 @@ import streamlit as st
 if __package__ in (None, ""):  # run as a script by streamlit: make the repository importable
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from dashboard import context
 from dashboard.navigation import pages
 
-st.set_page_config(page_title="Crucible", page_icon="🔥", layout="wide")
-context.frame()
+st.set_page_config(page_title="Crucible", page_icon=":material/local_fire_department:", layout="wide")
 st.navigation(pages()).run()

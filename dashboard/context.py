@@ -50,22 +50,38 @@ def open_store(url: str) -> Store:
     return Store(url)
 
 
+DEVICE_KEY = "crucible_device"  # kept apart from the widgets' own keys, so they survive page changes
+TOKEN_KEY = "crucible_api_token"
+
+
+def _keep(widget: str, kept: str) -> None:
+    st.session_state[kept] = st.session_state[widget]
+
+
 def sidebar(store: Store, cfg: DashboardConfig) -> tuple[str | None, str | None]:
-    """The device filter and the API token, in the sidebar of every page."""
+    """The device filter and the API token, in the sidebar of every page. Each page draws it, and
+    a widget's state lives with its page, so the values are kept under keys of their own."""
     with st.sidebar:
-        devices = store.devices()
+        options = [ALL_DEVICES, *store.devices()]
+        kept = st.session_state.get(DEVICE_KEY, ALL_DEVICES)
         picked = st.selectbox(
             "Device",
-            [ALL_DEVICES, *devices],
-            key="device",
+            options,
+            index=options.index(kept) if kept in options else 0,
+            key="device_widget",
+            on_change=_keep,
+            args=("device_widget", DEVICE_KEY),
             help="results of different devices never share a chart",
         )
         token = None
         if cfg.api_url is not None:
             token = st.text_input(
                 "API token",
+                value=st.session_state.get(TOKEN_KEY, ""),
                 type="password",
-                key="api_token",
+                key="token_widget",
+                on_change=_keep,
+                args=("token_widget", TOKEN_KEY),
                 help="needed to start or cancel runs when the API has CRUCIBLE_API_TOKEN set",
             )
             st.caption(f"actions go to {cfg.api_url}")
@@ -74,23 +90,9 @@ def sidebar(store: Store, cfg: DashboardConfig) -> tuple[str | None, str | None]
     return (None if picked == ALL_DEVICES else picked), (token or None)
 
 
-CONTEXT_KEY = "crucible_page_context"
-
-
-def frame() -> PageContext:
-    """Render what every page shares (the sidebar) and keep the context for the page: called by
-    the entry script, whose elements stay in place while the pages change."""
+def current() -> PageContext:
+    """What the page needs, with the sidebar drawn: every page calls this first."""
     cfg = config()
     store = open_store(cfg.database_url)
     device, token = sidebar(store, cfg)
-    context = PageContext(cfg, store, device, token)
-    st.session_state[CONTEXT_KEY] = context
-    return context
-
-
-def current() -> PageContext:
-    """The context the entry script made for this run of the page."""
-    context = st.session_state.get(CONTEXT_KEY)
-    if not isinstance(context, PageContext):
-        return frame()  # a page run on its own (as AppTest may), without the entry script
-    return context
+    return PageContext(cfg, store, device, token)

@@ -4,6 +4,8 @@ No Streamlit, database or I/O here, so every chart can be tested as plain data a
 decides where to put it. Latency and error span decades, so those axes are logarithmic; an error
 of exactly 0 (a bit-exact kernel) cannot sit on a log axis, so it is drawn at ``ERROR_FLOOR`` and
 its hover says so. Every builder returns a figure for an empty input, with a note instead of data.
+The search's own charts (archive, islands, lineage, model preferences) are in ``figures_search``,
+built on the helpers shared here.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from typing import Literal
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
+from evaluator.types import ShapeMetrics
 from store.views import ChartPoint, ModelUsage, ProgressPoint, ShapePoint, StatusBucket, StatusCount
 
 ERROR_FLOOR = 1e-12  # where an error below it (0 included) is drawn on a log axis
@@ -45,14 +48,16 @@ STATUS_COLORS: dict[str, str] = {
 OTHER_COLOR = "#9e9e9e"  # a status this module does not know yet
 NO_DATA = "no timed candidates yet"
 LATENCY_TITLE = "median latency (µs, geometric mean over shapes)"
-_FRONT_COLOR = "#1f4e9c"
+FRONT_COLOR = "#1f4e9c"
 _DOMINATED_COLOR = "#8c8c8c"
-_HOVER = "<b>c%{customdata}</b><br>%{text}<extra></extra>"
-_PROGRESS_TITLES = {
-    "evaluated": "candidates evaluated",
-    "seconds": "wall time since the first verdict (s)",
-    "cost_usd": "LLM spend (USD)",
+CANDIDATE_HOVER = "<b>c%{customdata}</b><br>%{text}<extra></extra>"
+# per x axis of the progress chart: its title, and how a hover names the point's x
+_PROGRESS_AXES = {
+    "evaluated": ("candidates evaluated", "after %{x:,} verdicts"),
+    "seconds": ("wall time since the first verdict (s)", "at %{x:.4g} s"),
+    "cost_usd": ("LLM spend so far (USD)", "after $%{x:.4f} of LLM calls"),
 }
+NO_ROOFLINE = "no bandwidth or FLOP/s measured (CPU runs have no roofline)"
 
 
 def front_mask(xs: Sequence[float], ys: Sequence[float]) -> list[bool]:
@@ -83,7 +88,7 @@ def pareto_figure(
     title = f"Latency vs {label} · {device}"
     placed = [(p, *xy) for p in points if (xy := _coords(p, memory)) is not None]
     if not placed:
-        return _empty(title, NO_DATA)
+        return empty_figure(title, NO_DATA)
     mask = front_mask([x for _, x, _ in placed], [v for _, _, v in placed])
     front = sorted((row for row, on in zip(placed, mask, strict=True) if on), key=lambda row: row[1])
     rest = [row for row, on in zip(placed, mask, strict=True) if not on]
@@ -95,14 +100,14 @@ def pareto_figure(
                 y=[v / MIB if memory else max(v, ERROR_FLOOR) for _, _, v in rows],
                 customdata=[p.candidate_id for p, _, _ in rows],
                 text=[_point_hover(p, x, v, memory) for p, x, v in rows],
-                hovertemplate=_HOVER,
+                hovertemplate=CANDIDATE_HOVER,
                 name=name,
                 **_marks(name == "front"),
             )
         )
     fig.update_xaxes(type="log", title_text=LATENCY_TITLE)
     fig.update_yaxes(type="linear" if memory else "log", title_text="peak memory (MiB)" if memory else label)
-    return _style(fig, title)
+    return styled(fig, title)
 
 
 def shape_fronts_figure(shapes: Sequence[ShapePoint], *, device: str) -> go.Figure:
@@ -115,7 +120,7 @@ def shape_fronts_figure(shapes: Sequence[ShapePoint], *, device: str) -> go.Figu
         if s.max_abs_err is not None and _positive(s.median_us) and math.isfinite(s.max_abs_err):
             by_shape.setdefault(s.shape, []).append(s)
     if not by_shape:
-        return _empty(title, NO_DATA)
+        return empty_figure(title, NO_DATA)
     names = list(by_shape)
     cols = min(3, len(names))
     rows = -(-len(names) // cols)
@@ -141,7 +146,7 @@ def shape_fronts_figure(shapes: Sequence[ShapePoint], *, device: str) -> go.Figu
                 y=[max(p.max_abs_err or 0.0, ERROR_FLOOR) for p in group],
                 customdata=[p.candidate_id for p in group],
                 text=[_shape_hover(p) for p in group],
-                hovertemplate=_HOVER,
+                hovertemplate=CANDIDATE_HOVER,
                 name=f"{kind} · {shape}",
                 showlegend=False,
                 **_marks(kind == "front"),
@@ -150,7 +155,7 @@ def shape_fronts_figure(shapes: Sequence[ShapePoint], *, device: str) -> go.Figu
     fig.update_xaxes(type="log", title_text="median latency (µs)", title_font_size=12)
     fig.update_yaxes(type="log")
     fig.update_yaxes(title_text="max abs error", title_font_size=12, col=1)
-    return _style(fig, f"{title} · bold: the front on that shape", height=320 * rows + 60)
+    return styled(fig, f"{title} · bold: the front on that shape", height=320 * rows + 60)
 
 
 def progress_figure(
@@ -159,26 +164,29 @@ def progress_figure(
     *,
     device: str,
 ) -> go.Figure:
-    """The best speedup so far as a staircase, against verdicts, wall time or (once recorded) spend."""
+    """The best speedup so far as a staircase, against verdicts, wall time or cumulative LLM spend.
+
+    Spend is the axis that says whether more money still buys speed; it is only offered once the
+    progress points carry it, which is read off the dataclass rather than assumed."""
     carried = {f.name for f in fields(ProgressPoint)}
-    if x not in _PROGRESS_TITLES or x not in carried:
+    if x not in _PROGRESS_AXES or x not in carried:
         raise ValueError(
             f"progress points carry no {x!r} (they have {', '.join(sorted(carried))}), "
             "so the progress chart cannot use it as its x axis"
         )
     title = f"Best speedup so far · {device}"
     if not progress:
-        return _empty(title, NO_DATA)
+        return empty_figure(title, NO_DATA)
     fig = go.Figure(
         go.Scatter(
             x=[getattr(p, x) for p in progress],
             y=[p.best_speedup for p in progress],
             mode="lines+markers",
             line_shape="hv",
-            line={"color": _FRONT_COLOR, "width": 2.5},
-            marker={"size": 7, "color": _FRONT_COLOR},
+            line={"color": FRONT_COLOR, "width": 2.5},
+            marker={"size": 7, "color": FRONT_COLOR},
             name="best speedup",
-            hovertemplate="%{y:.3g}× at %{x:.4g}<extra></extra>",
+            hovertemplate=f"%{{y:.3g}}× {_PROGRESS_AXES[x][1]}<extra></extra>",
         )
     )
     fig.add_hline(
@@ -188,20 +196,20 @@ def progress_figure(
         annotation_text="reference",
         annotation_position="bottom right",
     )
-    fig.update_xaxes(title_text=_PROGRESS_TITLES[x])
+    fig.update_xaxes(title_text=_PROGRESS_AXES[x][0])
     fig.update_yaxes(title_text="best speedup over the reference (×)", rangemode="tozero")
-    return _style(fig, title)
+    return styled(fig, title)
 
 
 def status_timeline_figure(buckets: Sequence[StatusBucket], *, device: str) -> go.Figure:
     """Verdicts per status in each slice of wall time, stacked: when the run went wrong, and how."""
     title = f"Verdicts over time · {device}"
     if not buckets:
-        return _empty(title, "no verdicts yet")
+        return empty_figure(title, "no verdicts yet")
     starts = sorted({b.bucket_start_s for b in buckets})
     width = min(b - a for a, b in pairwise(starts)) if len(starts) > 1 else None
     fig = go.Figure()
-    for status in _in_status_order({b.status for b in buckets}):
+    for status in in_status_order({b.status for b in buckets}):
         mine = [b for b in buckets if b.status == status]
         fig.add_trace(
             go.Bar(
@@ -217,14 +225,14 @@ def status_timeline_figure(buckets: Sequence[StatusBucket], *, device: str) -> g
     fig.update_layout(barmode="stack", bargap=0.05)
     fig.update_xaxes(title_text="wall time (s)")
     fig.update_yaxes(title_text="verdicts")
-    return _style(fig, title)
+    return styled(fig, title)
 
 
 def llm_usage_figure(models: Sequence[ModelUsage]) -> go.Figure:
     """Tokens per model as grouped bars and their cost as markers on a second axis."""
     title = "LLM usage by model"
     if not models:
-        return _empty(title, "no LLM calls yet")
+        return empty_figure(title, "no LLM calls yet")
     names = [m.model for m in models]
     calls = [m.calls for m in models]
     fig = make_subplots(specs=[[{"secondary_y": True}]])
@@ -257,16 +265,16 @@ def llm_usage_figure(models: Sequence[ModelUsage]) -> go.Figure:
     fig.update_layout(barmode="group")
     fig.update_yaxes(title_text="tokens", secondary_y=False)
     fig.update_yaxes(title_text="cost (USD)", rangemode="tozero", showgrid=False, secondary_y=True)
-    return _style(fig, title).update_layout(margin_r=72)
+    return styled(fig, title).update_layout(margin_r=72)
 
 
 def status_figure(counts: Sequence[StatusCount]) -> go.Figure:
     """Candidates per status as horizontal bars, in the timeline's order and colours."""
     title = "Candidates by status"
     if not counts:
-        return _empty(title, "no candidates yet")
+        return empty_figure(title, "no candidates yet")
     by_status = {c.status: c.count for c in counts}
-    order = _in_status_order(set(by_status))
+    order = in_status_order(set(by_status))
     fig = go.Figure(
         go.Bar(
             x=[by_status[s] for s in order],
@@ -282,7 +290,43 @@ def status_figure(counts: Sequence[StatusCount]) -> go.Figure:
     )
     fig.update_xaxes(title_text="candidates", rangemode="tozero")
     fig.update_yaxes(autorange="reversed")  # ok on top
-    return _style(fig, title, height=max(240, 60 + 36 * len(order)))
+    return styled(fig, title, height=max(240, 60 + 36 * len(order)))
+
+
+def roofline_figure(shapes: Sequence[ShapeMetrics], *, device: str) -> go.Figure:
+    """Per shape, the share of the device's datasheet peak the kernel reached on its binding roof.
+
+    A speedup says how much faster than the reference, not how much faster it could still get;
+    this does. Above 100 % the timing or the declared work is wrong, so those bars are flagged."""
+    title = f"Share of the device's peak per shape · {device}"
+    measured = [s for s in shapes if s.peak_fraction is not None and math.isfinite(s.peak_fraction)]
+    if not measured:
+        return empty_figure(title, NO_ROOFLINE)
+    percents = [100 * (s.peak_fraction or 0.0) for s in measured]
+    achieved = [_achieved_text(s) for s in measured]
+    fig = go.Figure(
+        go.Bar(
+            x=[s.shape for s in measured],
+            y=percents,
+            text=achieved,
+            textposition="outside",
+            cliponaxis=False,
+            marker_color=[FRONT_COLOR if p <= 100 else STATUS_COLORS["runtime_error"] for p in percents],
+            customdata=[_median_text(s.median_us) for s in measured],
+            hovertemplate="%{x}: %{y:.1f} % of peak<br>%{text} · %{customdata}<extra></extra>",
+            name="share of peak",
+        )
+    )
+    fig.add_hline(
+        y=100.0,
+        line_dash="dash",
+        line_color="#888888",
+        annotation_text="device peak",
+        annotation_position="top left",
+    )
+    fig.update_xaxes(title_text="shape", type="category")
+    fig.update_yaxes(title_text="share of the device's peak (%)", range=[0, max(110.0, 1.15 * max(percents))])
+    return styled(fig, title)
 
 
 def status_color(status: str) -> str:
@@ -290,7 +334,8 @@ def status_color(status: str) -> str:
     return STATUS_COLORS.get(status, OTHER_COLOR)
 
 
-def _in_status_order(statuses: set[str]) -> list[str]:
+def in_status_order(statuses: set[str]) -> list[str]:
+    """The known statuses in their fixed order, then any new ones alphabetically."""
     known = [s for s in STATUS_ORDER if s in statuses]
     return known + sorted(statuses - set(STATUS_ORDER))
 
@@ -315,10 +360,23 @@ def _marks(front: bool) -> dict[str, object]:
         return {
             "mode": "lines+markers",
             "line_shape": "hv",
-            "line": {"color": _FRONT_COLOR, "width": 2},
-            "marker": {"size": 10, "color": _FRONT_COLOR, "line": {"color": "white", "width": 1}},
+            "line": {"color": FRONT_COLOR, "width": 2},
+            "marker": {"size": 10, "color": FRONT_COLOR, "line": {"color": "white", "width": 1}},
         }
     return {"mode": "markers", "opacity": 0.35, "marker": {"size": 6, "color": _DOMINATED_COLOR}}
+
+
+def _achieved_text(s: ShapeMetrics) -> str:
+    parts = []
+    if s.achieved_gbps is not None:
+        parts.append(f"{s.achieved_gbps:,.0f} GB/s")
+    if s.achieved_tflops is not None:
+        parts.append(f"{s.achieved_tflops:.3g} TFLOP/s")
+    return " · ".join(parts) or "—"
+
+
+def _median_text(median_us: float | None) -> str:
+    return "latency —" if median_us is None else f"latency {median_us:.4g} µs"
 
 
 def _error_text(err: float) -> str:
@@ -343,7 +401,7 @@ def _shape_hover(p: ShapePoint) -> str:
     return f"{p.shape}<br>latency {p.median_us:.4g} µs<br>max abs error {err}<br>speedup {speedup}"
 
 
-def _empty(title: str, message: str) -> go.Figure:
+def empty_figure(title: str, message: str) -> go.Figure:
     """A styled figure with a note in its middle, so a page never has to special-case no data."""
     fig = go.Figure()
     fig.add_annotation(
@@ -351,10 +409,10 @@ def _empty(title: str, message: str) -> go.Figure:
     )
     fig.update_xaxes(visible=False)
     fig.update_yaxes(visible=False)
-    return _style(fig, title)
+    return styled(fig, title)
 
 
-def _style(fig: go.Figure, title: str, height: int = 420) -> go.Figure:
+def styled(fig: go.Figure, title: str, height: int = 420) -> go.Figure:
     """The look every chart shares: white template, left title, legend along the top."""
     fig.update_layout(
         template="plotly_white",

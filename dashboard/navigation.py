@@ -11,9 +11,9 @@ CANDIDATE = "pages/candidate.py"
 
 def pages() -> list[st.Page]:
     return [
-        st.Page(OVERVIEW, title="Runs", icon="📋", url_path="runs", default=True),
-        st.Page(RUN, title="Run", icon="📈", url_path="run"),
-        st.Page(CANDIDATE, title="Candidate", icon="🧩", url_path="candidate"),
+        st.Page(OVERVIEW, title="Runs", icon=":material/list:", default=True),  # served at /
+        st.Page(RUN, title="Run", icon=":material/monitoring:", url_path="run"),
+        st.Page(CANDIDATE, title="Candidate", icon=":material/code:", url_path="candidate"),
     ]
 
 

@@ -10,16 +10,20 @@ from __future__ import annotations
 
 import importlib.util
 import os
+import shutil
 import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
 import httpx
 from rich.console import Console
+from sqlalchemy.engine import make_url
 
+from dashboard.config import DashboardConfig, write_config
 from kernels.errors import CrucibleError
 from service.serve_command import check_bind
 from service.settings import Settings
@@ -73,15 +77,20 @@ def run_dashboard(
     api: subprocess.Popen[bytes] | None = None
     if api_url is None:
         api, api_url = start_api(settings, worker=worker, out=out)
-    command = [
-        sys.executable, "-m", "streamlit", "run", str(script),
-        "--server.address", host, "--server.port", str(port), "--server.headless", "true",
-        "--browser.gatherUsageStats", "false", "--theme.base", "light",
-        "--", "--database-url", settings.database_url, "--api-url", api_url,
-    ]  # fmt: skip
-    out.print(f"dashboard on http://{host}:{port} over {settings.database_url}")
-    app = subprocess.Popen(command)
+    folder = Path(tempfile.mkdtemp(prefix="crucible-dashboard-"))  # mkdtemp: owner-only
+    app: subprocess.Popen[bytes] | None = None
     try:
+        config = write_config(DashboardConfig(settings.database_url, api_url), folder / "config.json")
+        command = [
+            sys.executable, "-m", "streamlit", "run", str(script),
+            "--server.address", host, "--server.port", str(port), "--server.headless", "true",
+            "--browser.gatherUsageStats", "false", "--client.toolbarMode", "viewer",
+            "--theme.base", "light", "--theme.primaryColor", "#1f4e99",
+            "--", "--config", str(config),
+        ]  # fmt: skip
+        shown = make_url(settings.database_url).render_as_string(hide_password=True)
+        out.print(f"dashboard on http://{host}:{port} over {shown}")
+        app = subprocess.Popen(command)
         return app.wait()
     except KeyboardInterrupt:
         return 0
@@ -93,3 +102,4 @@ def run_dashboard(
                     child.wait(timeout=30)
                 except subprocess.TimeoutExpired:
                     child.kill()
+        shutil.rmtree(folder, ignore_errors=True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from agent.descriptors import DESCRIPTOR_NAMES, describe
 from agent.protocols import HistoryEntry
 from evaluator.types import EvalResult
 from kernels.candidate import Candidate
@@ -28,7 +29,11 @@ class StoreRecorder:
 
     def add(self, candidate: Candidate) -> int:
         parent_id = self._ids_by_hash.get(candidate.parent_hash) if candidate.parent_hash else None
-        candidate_id = self.store.add_candidate(self.run_id, candidate, parent_id=parent_id)
+        bins = describe(candidate.source)  # what the dashboard's archive grid is drawn from
+        descriptor = {name: str(value) for name, value in zip(DESCRIPTOR_NAMES, bins.cell(), strict=True)}
+        candidate_id = self.store.add_candidate(
+            self.run_id, candidate, parent_id=parent_id, descriptor=descriptor
+        )
         self._ids_by_hash[candidate.hash] = candidate_id
         return candidate_id
 

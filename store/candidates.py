@@ -8,6 +8,7 @@ written by an UPDATE that only matches a still-pending row.
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Mapping
 from typing import Any, cast
 
 from sqlalchemy import ColumnElement, CursorResult, func, select, update
@@ -29,7 +30,13 @@ def _id_for_hash(session: Session, run_id: int, hash_: str) -> int | None:
     )
 
 
-def insert_candidate(session: Session, run_id: int, candidate: Candidate, parent_id: int | None) -> int:
+def insert_candidate(
+    session: Session,
+    run_id: int,
+    candidate: Candidate,
+    parent_id: int | None,
+    descriptor: Mapping[str, str] | None = None,
+) -> int:
     """Insert a pending candidate, or return the id of the one with the same hash in this run.
 
     Without ``parent_id``, a ``parent_hash`` that names a candidate of this run links to it.
@@ -54,6 +61,7 @@ def insert_candidate(session: Session, run_id: int, candidate: Candidate, parent
         parent_hash=candidate.parent_hash,
         source=candidate.source,
         config=candidate.config.as_dict(),
+        descriptor=dict(descriptor) if descriptor is not None else None,
     )
     try:
         with session.begin_nested():

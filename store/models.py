@@ -198,6 +198,8 @@ class CandidateRow(Base):
     # On the run's Pareto front now (``store.fronts``): set when its verdict lands, cleared when
     # a later verdict dominates it.
     on_front: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    # Its MAP-Elites bins (``agent.descriptors``), name -> value, as the recorder stored them.
+    descriptor: Mapped[dict[str, str] | None] = mapped_column(json_type(none_as_null=True))
 
     evaluations: Mapped[list[EvaluationRow]] = relationship(
         lazy="raise", order_by="EvaluationRow.position", passive_deletes=True

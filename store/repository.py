@@ -25,6 +25,7 @@ from store import llm_calls as _llm_calls
 from store import queries as _queries
 from store import queue as _queue
 from store import runs as _runs
+from store import search_views as _search_views
 from store import views as _views
 from store.engine import make_engine, normalize_url, session_factory, upgrade, writer
 from store.models import CandidateRow
@@ -32,6 +33,7 @@ from store.queue import DEFAULT_MAX_FAILURES, Lease
 from store.read_cache import RunReadCache
 from store.records import CandidateRecord, RunProgress, RunRecord, RunSummary
 from store.runs import RunFilter
+from store.search_views import RunSearch
 from store.status import RunStatus
 from store.views import RunCharts, RunTally
 
@@ -204,10 +206,17 @@ class Store:
 
     # -- candidates ---------------------------------------------------------------------------
 
-    def add_candidate(self, run_id: int, candidate: Candidate, parent_id: int | None = None) -> int:
-        """Store a pending candidate and return its id; a hash already in the run returns that id."""
+    def add_candidate(
+        self,
+        run_id: int,
+        candidate: Candidate,
+        parent_id: int | None = None,
+        descriptor: Mapping[str, str] | None = None,
+    ) -> int:
+        """Store a pending candidate (with its MAP-Elites bins, when known) and return its id; a
+        hash already in the run returns that id."""
         with self._writing() as session:
-            return _candidates.insert_candidate(session, run_id, candidate, parent_id)
+            return _candidates.insert_candidate(session, run_id, candidate, parent_id, descriptor)
 
     def record_result(self, candidate_id: int, result: EvalResult) -> None:
         """Store the verdict and one row per shape, atomically; ResultAlreadyRecorded on a second one."""
@@ -310,6 +319,15 @@ class Store:
         with self._reading() as session:
             verdicts = _candidates.evaluated_count(session, run_id)  # RunNotFound for a missing run
             return self._cache.get(run_id, verdicts, "charts", lambda: _views.run_charts(session, run_id))
+
+    def run_search(self, run_id: int, x: str | None = None, y: str | None = None) -> RunSearch:
+        """The run's archive grid over descriptors ``x`` and ``y`` (sensible ones when not given or
+        unknown), islands, lineage of its best and model preferences, kept until its next verdict."""
+        with self._reading() as session:
+            verdicts = _candidates.evaluated_count(session, run_id)
+            return self._cache.get(
+                run_id, verdicts, f"search:{x}:{y}", lambda: _search_views.run_search(session, run_id, x, y)
+            )
 
     def run_tallies(self, run_ids: Sequence[int]) -> dict[int, RunTally]:
         """Verdicts by status and LLM cost of these runs: the dashboard's runs overview."""

@@ -2,7 +2,9 @@
 failures and best-so-far curve, each a bounded number of small rows however large the run.
 
 Chart points are the front plus an even sample of the rest (every k-th judged candidate by id),
-so a run of 100k evaluations draws a few thousand points, its whole front among them.
+so a run of 100k evaluations draws about ``CHART_SAMPLE`` points, its whole front among them: a
+browser draws that many in an SVG scatter without stalling. The staircase and the timeline are
+window functions and ``GROUP BY``s: only their steps and buckets leave the database.
 """
 
 from __future__ import annotations
@@ -10,12 +12,34 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import Float, Integer, case, cast, func, select
+from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.expression import FunctionElement
 
 from store.fronts import timed
 from store.models import CandidateRow, EvaluationRow, LLMCallRow, RunRow
+
+CHART_SAMPLE = 1500
+
+
+class epoch_s(FunctionElement[float]):
+    """A timestamp as seconds since the epoch, in each backend's own SQL."""
+
+    type = Float()
+    inherit_cache = True
+
+
+@compiles(epoch_s, "sqlite")
+def _epoch_sqlite(element: epoch_s, compiler: Any, **kw: Any) -> str:
+    return f"((julianday({compiler.process(element.clauses, **kw)}) - 2440587.5) * 86400.0)"
+
+
+@compiles(epoch_s, "postgresql")
+def _epoch_postgresql(element: epoch_s, compiler: Any, **kw: Any) -> str:
+    return f"EXTRACT(EPOCH FROM {compiler.process(element.clauses, **kw)})"
 
 
 @dataclass(frozen=True)
@@ -65,6 +89,7 @@ class ProgressPoint:
     evaluated: int
     seconds: float  # since the run's first verdict
     best_speedup: float
+    cost_usd: float = 0.0  # the run's LLM spend when it landed
 
 
 @dataclass(frozen=True)
@@ -85,7 +110,7 @@ class StatusBucket:
     count: int
 
 
-def chart_points(session: Session, run_id: int, limit: int = 4000) -> list[ChartPoint]:
+def chart_points(session: Session, run_id: int, limit: int = CHART_SAMPLE) -> list[ChartPoint]:
     """The front, and about ``limit`` other judged candidates spread evenly over the run."""
     judged = CandidateRow.run_id == run_id, CandidateRow.status.is_not(None)
     total = session.scalar(select(RunRow.verdict_count).where(RunRow.id == run_id)) or 0
@@ -114,7 +139,7 @@ def chart_points(session: Session, run_id: int, limit: int = 4000) -> list[Chart
     ]  # fmt: skip
 
 
-def shape_points(session: Session, run_id: int, limit: int = 4000) -> list[ShapePoint]:
+def shape_points(session: Session, run_id: int, limit: int = CHART_SAMPLE) -> list[ShapePoint]:
     """Per-shape medians of the run's timed candidates: the front's and a sample of the rest."""
     total = session.scalar(select(RunRow.verdict_count).where(RunRow.id == run_id)) or 0
     step = max(1, -(-int(total) // limit))
@@ -164,45 +189,50 @@ def failure_reasons(session: Session, run_id: int, limit: int = 8) -> list[Failu
 
 
 def progress_curve(session: Session, run_id: int) -> list[ProgressPoint]:
-    """The verdicts that raised the best speedup, in the order they landed: a staircase.
-
-    Reads two numbers per timed candidate; only the steps come back."""
-    rows = session.execute(
-        select(CandidateRow.evaluated_at, CandidateRow.speedup, CandidateRow.status)
+    """The verdicts that raised the best speedup, in the order they landed: a staircase."""
+    order = (CandidateRow.evaluated_at, CandidateRow.id)
+    speed = case((timed(), CandidateRow.speedup))
+    ranked = (
+        select(
+            func.row_number().over(order_by=order).label("n"),
+            CandidateRow.evaluated_at.label("at"),
+            speed.label("speedup"),
+            func.max(speed).over(order_by=order, rows=(None, -1)).label("before"),
+            func.min(CandidateRow.evaluated_at).over().label("first"),
+        )
         .where(CandidateRow.run_id == run_id, CandidateRow.status.is_not(None))
-        .order_by(CandidateRow.evaluated_at, CandidateRow.id)
+        .subquery()
     )
-    steps: list[ProgressPoint] = []
-    first: datetime | None = None
-    best = 0.0
-    for n, (at, speedup, status) in enumerate(rows, start=1):
-        first = first or at
-        if status == "ok" and speedup is not None and speedup > best:
-            best = float(speedup)
-            steps.append(ProgressPoint(n, _seconds(first, at), best))
-    return steps
+    rows = session.execute(
+        select(ranked.c.n, ranked.c.at, ranked.c.first, ranked.c.speedup)
+        .where(
+            ranked.c.speedup.is_not(None), ranked.c.before.is_(None) | (ranked.c.speedup > ranked.c.before)
+        )
+        .order_by(ranked.c.n)
+    )
+    return [ProgressPoint(int(n), _seconds(first, at), float(speedup)) for n, at, first, speedup in rows]
 
 
 def status_timeline(session: Session, run_id: int, buckets: int = 30) -> list[StatusBucket]:
-    """Verdicts per status in ``buckets`` equal slices of the run's wall time."""
-    span = session.execute(
-        select(func.min(CandidateRow.evaluated_at), func.max(CandidateRow.evaluated_at)).where(
-            CandidateRow.run_id == run_id, CandidateRow.status.is_not(None)
-        )
+    """Verdicts per status in ``buckets`` equal slices of the run's wall time, counted in SQL."""
+    judged = (CandidateRow.run_id == run_id, CandidateRow.status.is_not(None))
+    start, end = session.execute(
+        select(
+            func.min(epoch_s(CandidateRow.evaluated_at)), func.max(epoch_s(CandidateRow.evaluated_at))
+        ).where(*judged)
     ).one()
-    if span[0] is None:
+    if start is None:
         return []
-    width = max(_seconds(span[0], span[1]) / buckets, 1e-3)
-    counts: dict[tuple[int, str], int] = {}
+    width = max((float(end) - float(start)) / buckets, 1e-3)
+    raw = cast((epoch_s(CandidateRow.evaluated_at) - float(start)) / width, Integer)
+    bucket = case((raw >= buckets, buckets - 1), else_=raw)
     rows = session.execute(
-        select(CandidateRow.evaluated_at, CandidateRow.status).where(
-            CandidateRow.run_id == run_id, CandidateRow.status.is_not(None)
-        )
+        select(bucket, CandidateRow.status, func.count()).where(*judged).group_by(bucket, CandidateRow.status)
     )
-    for at, status in rows:
-        index = min(int(_seconds(span[0], at) / width), buckets - 1)
-        counts[(index, str(status))] = counts.get((index, str(status)), 0) + 1
-    return [StatusBucket(i * width, s, n) for (i, s), n in sorted(counts.items())]
+    return [
+        StatusBucket(int(i) * width, str(status), int(n))
+        for i, status, n in sorted(rows, key=lambda r: (r[0], r[1]))
+    ]
 
 
 def llm_usage_by_model(session: Session, run_id: int) -> list[ModelUsage]:

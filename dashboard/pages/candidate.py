@@ -8,7 +8,7 @@ import json
 
 import streamlit as st
 
-from dashboard import formatting, navigation
+from dashboard import figures, formatting, navigation
 from dashboard.context import PageContext, current
 from store.errors import CandidateNotFound
 from store.records import CandidateRecord
@@ -20,7 +20,8 @@ def verdict(candidate: CandidateRecord) -> None:
         st.info("Pending: this candidate has no verdict yet.")
         return
     show = st.success if result.ok else st.error
-    show(f"**{result.status.value}** at stage {result.stage.value}: {result.reason or 'no reason given'}")
+    reason = "" if result.reason in ("", result.status.value) else f": {result.reason}"
+    show(f"**{result.status.value}** at stage {result.stage.value}{reason}")
     cols = st.columns(4)
     cols[0].metric("Speedup", formatting.speedup(result.speedup))
     cols[1].metric(
@@ -36,6 +37,9 @@ def verdict(candidate: CandidateRecord) -> None:
         )
     if result.profile is not None and result.profile.summary:
         st.markdown(f"**Profiler:** `{result.profile.summary}`")
+    if any(s.peak_fraction is not None for s in result.shapes):
+        device = result.device.key if result.device else ""
+        st.plotly_chart(figures.roofline_figure(result.shapes, device=device), width="stretch")
     if result.shapes:
         st.markdown("**Per shape**")
         st.dataframe(

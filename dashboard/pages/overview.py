@@ -5,7 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from dashboard import formatting, navigation
-from dashboard.actions import RunRequest
+from dashboard.actions import ApiError, RunRequest
 from dashboard.context import PageContext, current
 from store.records import RunSummary
 from store.runs import RunFilter
@@ -33,9 +33,9 @@ def runs_table(ctx: PageContext, runs: list[RunSummary], tallies: dict[int, RunT
             "evaluated": f"{r.evaluated} / {r.budget}",
             "best speedup": formatting.speedup(r.best_speedup),
             "device": r.device,
-            "failures": failures(tallies.get(r.id)),
             "LLM cost": formatting.usd(tallies[r.id].llm_cost_usd) if r.id in tallies else "",
             "age": formatting.age(r.created_at),
+            "failures": failures(tallies.get(r.id)),
         }
         for r in runs
     ]
@@ -85,8 +85,8 @@ def start_form(ctx: PageContext) -> None:
         return
     try:
         problems = api.problems()
-    except Exception as exc:  # the API is down or refuses the token: say so, keep the page
-        st.warning(f"Could not list problems from the API ({exc}). Check the token in the sidebar.")
+    except ApiError as exc:  # the API is down or refuses the token: say so, keep the page
+        st.warning(f"Cannot start runs yet: {exc}.")
         return
     with st.form("start_run", clear_on_submit=False):
         left, middle, right, last = st.columns(4)

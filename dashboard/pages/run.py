@@ -9,15 +9,17 @@ from typing import Any, Literal
 
 import streamlit as st
 
-from dashboard import figures, formatting, navigation
+from dashboard import figures, figures_search, formatting, navigation
 from dashboard.context import PageContext, current
 from store.errors import RunNotFound
 from store.records import RunRecord
 from store.runs import RunFilter
+from store.search_views import RunSearch
 from store.status import RunStatus
 from store.views import RunCharts
 
 LIVE = (RunStatus.QUEUED, RunStatus.RUNNING)
+SECTIONS = ["Pareto fronts", "Progress and failures", "Search", "Leaderboard", "LLM calls"]
 
 
 def chart(fig: Any, key: str) -> None:
@@ -63,9 +65,16 @@ def fronts(run: RunRecord, charts: RunCharts) -> None:
     chart(figures.shape_fronts_figure(charts.shapes, device=run.device), "front_shapes")
 
 
+AXES: dict[str, Literal["evaluated", "seconds", "cost_usd"]] = {
+    "evaluations": "evaluated",
+    "wall time": "seconds",
+    "LLM spend": "cost_usd",
+}
+
+
 def progress(run: RunRecord, charts: RunCharts) -> None:
-    by_time = st.radio("Best speedup against", ["evaluations", "wall time"], horizontal=True, key="axis")
-    axis: Literal["evaluated", "seconds"] = "seconds" if by_time == "wall time" else "evaluated"
+    picked = st.radio("Best speedup against", list(AXES), horizontal=True, key="axis")
+    axis = AXES.get(str(picked), "evaluated")
     st.plotly_chart(figures.progress_figure(charts.progress, axis, device=run.device), width="stretch")
     left, right = st.columns([3, 2])
     with left:
@@ -83,11 +92,43 @@ def progress(run: RunRecord, charts: RunCharts) -> None:
         st.caption("No failures.")
 
 
-def llm(charts: RunCharts) -> None:
+def llm(charts: RunCharts, search: RunSearch) -> None:
     if not charts.models:
         st.info("No LLM calls: this run's candidates came from the offline proposer.")
         return
-    st.plotly_chart(figures.llm_usage_figure(charts.models), width="stretch")
+    left, right = st.columns(2)
+    with left:
+        st.plotly_chart(figures.llm_usage_figure(charts.models), width="stretch")
+    with right:
+        st.plotly_chart(figures_search.model_preference_figure(search.models), width="stretch")
+        st.caption("Improvement per dollar is what the model bandit weighs; it samples around these "
+                   "point estimates and keeps exploring.")  # fmt: skip
+
+
+def search_view(ctx: PageContext, run: RunRecord) -> None:
+    search = ctx.store.run_search(run.id)
+    names = search.descriptors
+    if not names:
+        st.info("This run's candidates carry no MAP-Elites descriptors (they were stored before "
+                "Crucible kept them), so there is no archive grid to draw.")  # fmt: skip
+    else:
+        left, right = st.columns(2)
+        x = left.selectbox("Grid across", names, index=_index(names, search.x), key="grid_x")
+        y = right.selectbox("Grid down", names, index=_index(names, search.y), key="grid_y")
+        search = ctx.store.run_search(run.id, x, y)
+        if search.x is not None and search.y is not None:
+            fig = figures_search.archive_heatmap(
+                search.cells, x_name=search.x, y_name=search.y, device=run.device
+            )
+            chart(fig, "archive")
+    if search.islands:
+        st.plotly_chart(figures_search.islands_figure(search.islands, device=run.device), width="stretch")
+    chart(figures_search.lineage_figure(search.lineage, device=run.device), "lineage")
+    st.caption("Lineage: green edges improved on their parent; a click on a node opens it.")
+
+
+def _index(names: tuple[str, ...], wanted: str | None) -> int:
+    return names.index(wanted) if wanted in names else 0
 
 
 def leaderboard(ctx: PageContext, run: RunRecord) -> None:
@@ -122,15 +163,20 @@ def body(ctx: PageContext, run_id: int) -> None:
     run = ctx.store.get_run(run_id)
     charts = ctx.store.run_charts(run_id)
     header(ctx, run, charts)
-    tabs = st.tabs(["Pareto fronts", "Progress and failures", "Leaderboard", "LLM calls"])
-    with tabs[0]:
-        fronts(run, charts)
-    with tabs[1]:
+    # One section at a time: a browser draws only the charts in sight.
+    section = st.segmented_control(
+        "Section", SECTIONS, default=SECTIONS[0], key="section", label_visibility="collapsed"
+    )
+    if section == "Progress and failures":
         progress(run, charts)
-    with tabs[2]:
+    elif section == "Search":
+        search_view(ctx, run)
+    elif section == "Leaderboard":
         leaderboard(ctx, run)
-    with tabs[3]:
-        llm(charts)
+    elif section == "LLM calls":
+        llm(charts, ctx.store.run_search(run.id))
+    else:
+        fronts(run, charts)
 
 
 def pick_run(ctx: PageContext) -> None:

@@ -15,8 +15,9 @@ from evaluator.types import DeviceInfo, EvalResult, ShapeMetrics, Stage, Status
 from kernels.candidate import Candidate, Origin
 from kernels.config import Config
 from kernels.problem import Problem, Shape
-from kernels.provenance import CallRecord
+from kernels.provenance import CallRecord, IslandMigration
 from store.repository import Store
+from store.status import RunStatus
 
 GPU = DeviceInfo("cuda:0", "cuda", "NVIDIA H100 80GB HBM3", "570.86", "2.13.0", "3.7.1")
 FAILURES = (Status.WRONG_OUTPUT, Status.COMPILE_ERROR, Status.TIMEOUT)
@@ -58,9 +59,9 @@ def result(rng: random.Random, status: Status) -> EvalResult:
             median_us=(median := rng.uniform(20, 90)),
             iqr_us=median / 40,
             samples=60,
-            max_abs_err=rng.choice([1e-7, 1e-6, 1e-5]),
+            max_abs_err=10 ** rng.uniform(-7.5, -5),
             max_rel_err=1e-5,
-            peak_mem_bytes=rng.choice([64, 96, 128]) << 20,
+            peak_mem_bytes=int(rng.uniform(48, 160) * 2**20),
             ref_median_us=60.0,
             ref_iqr_us=1.0,
             speedup=60.0 / median,
@@ -76,14 +77,18 @@ def result(rng: random.Random, status: Status) -> EvalResult:
 def seed(store: Store, tmp_path: Path, n: int = 30) -> Seeded:
     rng = random.Random(11)
     run_id = store.create_run(
-        problem(tmp_path), device="cuda:0", proposer="llm", budget=40, seed=5, options={}
+        problem(tmp_path), device="cuda:0", proposer="llm", budget=n + 10, seed=5, options={}
     )
     ids: list[int] = []
     for i in range(n):
         origin = Origin.LLM if i % 3 == 0 else Origin.OFFLINE
         made = candidate(i, origin, family="llm" if origin is Origin.LLM else "rowwise")
         parent = ids[-1] if i % 4 == 1 else None
-        cid = store.add_candidate(run_id, made, parent_id=parent)
+        bins = {
+            "memory_level": ("registers", "global_only")[i % 2],
+            "block_class": ("small", "medium", "large")[i % 3],
+        }
+        cid = store.add_candidate(run_id, made, parent_id=parent, descriptor=bins)
         if origin is Origin.LLM:
             prompt = json.dumps([{"role": "user", "content": f"Make softmax {i} faster."}])
             store.add_llm_call(
@@ -101,12 +106,15 @@ def seed(store: Store, tmp_path: Path, n: int = 30) -> Seeded:
                     attempts=1,
                     response=f"```python\n{made.source}```",
                     candidate_hash=made.hash,
+                    island=i % 2,
                 ),
             )
         status = FAILURES[i % 3] if i % 5 == 4 else Status.OK
         store.record_result(cid, result(rng, status))
         ids.append(cid)
+    store.add_island_migration(run_id, IslandMigration(candidate(0).hash, source=0, target=1))
     store.add_candidate(run_id, candidate(999))  # one still pending
+    store.set_run_status(run_id, RunStatus.COMPLETED)  # finished: no worker takes it up again
     return Seeded(str(store.url), run_id, tuple(ids), ids[0], ids[1])
 
 

@@ -13,17 +13,35 @@ from dashboard.figures import (
     ERROR_FLOOR,
     LATENCY_TITLE,
     MIB,
+    NO_ROOFLINE,
     STATUS_COLORS,
     STATUS_ORDER,
     front_mask,
     llm_usage_figure,
     pareto_figure,
     progress_figure,
+    roofline_figure,
     shape_fronts_figure,
     status_figure,
     status_timeline_figure,
 )
-from store.views import ChartPoint, ModelUsage, ProgressPoint, ShapePoint, StatusBucket, StatusCount
+from dashboard.figures_search import (
+    archive_heatmap,
+    islands_figure,
+    lineage_figure,
+    model_preference_figure,
+    tree_layout,
+)
+from evaluator.types import ShapeMetrics
+from store.search_views import ArchiveCell, IslandSummary, LineageNode, ModelPreference
+from store.views import (
+    ChartPoint,
+    ModelUsage,
+    ProgressPoint,
+    ShapePoint,
+    StatusBucket,
+    StatusCount,
+)
 
 T = TypeVar("T")
 
@@ -218,11 +236,18 @@ def test_progress_is_a_staircase_of_the_input() -> None:
     assert seconds.layout.xaxis.title.text == "wall time since the first verdict (s)"
 
 
-def test_progress_by_cost_needs_a_cost_field() -> None:
-    if hasattr(ProgressPoint, "cost_usd"):
-        pytest.skip("progress points carry a cost now")
-    with pytest.raises(ValueError, match="cost_usd"):
-        progress_figure([ProgressPoint(1, 0.0, 1.0)], "cost_usd", device="d")
+def test_progress_against_llm_spend() -> None:
+    progress = [ProgressPoint(1, 0.0, 0.9, cost_usd=0.01), ProgressPoint(9, 30.0, 1.7, cost_usd=0.25)]
+    fig = progress_figure(progress, "cost_usd", device="H200")
+    (line,) = fig.data
+    assert list(line.x) == [0.01, 0.25] and list(line.y) == [0.9, 1.7]
+    assert fig.layout.xaxis.title.text == "LLM spend so far (USD)"
+    assert "$" in line.hovertemplate
+
+
+def test_progress_rejects_an_unknown_axis() -> None:
+    with pytest.raises(ValueError, match="tokens"):
+        progress_figure([ProgressPoint(1, 0.0, 1.0)], "tokens", device="d")  # type: ignore[arg-type]
 
 
 # status charts
@@ -279,6 +304,177 @@ def test_llm_usage_tokens_on_the_left_cost_on_the_right() -> None:
     assert fig.layout.yaxis2.side == "right" and fig.layout.barmode == "group"
 
 
+# archive_heatmap
+
+
+def test_archive_heatmap_grid_matches_the_cells() -> None:
+    cells = [
+        ArchiveCell("3+", "b", 4, 2.5, 11),
+        ArchiveCell("10", "a", 2, 1.1, 12),
+        ArchiveCell("0", "a", 7, None, None),  # candidates, none timed
+        ArchiveCell("2", "b", 1, 0.8, 13),
+        ArchiveCell("1", "a", 3, 1.9, 14),
+    ]
+    fig = archive_heatmap(cells, x_name="loop_depth", y_name="memory_kind", device="H200")
+    (heat,) = fig.data
+    assert list(heat.x) == ["0", "1", "2", "3+", "10"] and list(heat.y) == ["a", "b"]
+    at = {(c.x, c.y): c for c in cells}
+    for i, y in enumerate(heat.y):
+        for j, x in enumerate(heat.x):
+            cell = at.get((x, y))
+            assert heat.z[i][j] == (None if cell is None else cell.best_speedup)
+            assert heat.customdata[i][j] == (None if cell is None else cell.best_id)
+    assert heat.z[0][0] is None  # never 0: no timed candidate is not a slow one
+    assert "7 candidates" in heat.hovertext[0][0] and "none timed" in heat.hovertext[0][0]
+    assert "c11" in heat.hovertext[1][3] and "2.5" in heat.hovertext[1][3]
+    assert fig.layout.xaxis.title.text == "loop depth" and fig.layout.yaxis.title.text == "memory kind"
+    assert heat.colorbar.title.text == "best speedup (×)"
+    assert fig.layout.xaxis.type == "category"  # "0", "1" stay labels, in this order
+
+
+def test_archive_heatmap_sorts_names_after_numbers() -> None:
+    cells = [ArchiveCell(x, "y", 1, 1.0, i) for i, x in enumerate(["wide", "3+", "narrow", "0.5", "2"])]
+    (heat,) = archive_heatmap(cells, x_name="a", y_name="b", device="d").data
+    assert list(heat.x) == ["0.5", "2", "3+", "narrow", "wide"]
+
+
+# islands_figure
+
+
+def test_islands_counts_on_the_left_best_on_the_right() -> None:
+    islands = [IslandSummary(1, 20, 9, None, 3), IslandSummary(0, 40, 30, 2.2, 0)]
+    fig = islands_figure(islands, device="H200")
+    candidates, ok, best = trace(fig, "candidates"), trace(fig, "ok"), trace(fig, "best speedup")
+    assert list(candidates.x) == ["island 0", "island 1"]
+    assert list(candidates.y) == [40, 20] and list(ok.y) == [30, 9]
+    assert list(best.y) == [2.2, None] and best.mode == "markers"
+    assert list(candidates.customdata) == [0, 3] and "migrants" in candidates.hovertemplate
+    assert candidates.yaxis == ok.yaxis == "y" and best.yaxis == "y2"
+    assert fig.layout.barmode == "group" and fig.layout.yaxis2.side == "right"
+
+
+# lineage_figure
+
+
+def lineage_node(
+    cid: int, parent: int | None, *, improved: bool = False, status: str | None = "ok"
+) -> LineageNode:
+    return LineageNode(cid, parent, "tiled", status, 1.0 + cid / 10, 0, improved)
+
+
+def segments(t: go.Scatter) -> set[tuple[tuple[float, float], tuple[float, float]]]:
+    """The (start, end) points of a trace's line segments, split at its None separators."""
+    xs, ys = list(t.x), list(t.y)
+    assert len(xs) % 3 == 0 and xs[2::3] == [None] * (len(xs) // 3)
+    return {((xs[i], ys[i]), (xs[i + 1], ys[i + 1])) for i in range(0, len(xs), 3)}
+
+
+def node_traces(fig: go.Figure) -> list[go.Scatter]:
+    return [t for t in fig.data if t.name not in ("edge", "improved")]
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_lineage_edges_split_by_improvement_and_nodes_by_status(seed: int) -> None:
+    rng = random.Random(seed)
+    nodes = [lineage_node(1, None), lineage_node(2, 999)]  # two roots: 999 is not drawn
+    for cid in range(3, rng.randint(4, 60)):
+        status = rng.choice(["ok", "wrong_output", None])
+        nodes.append(lineage_node(cid, rng.randrange(1, cid), improved=rng.random() < 0.3, status=status))
+    fig = lineage_figure(nodes, device="H200")
+    depth, row, _ = tree_layout([(n.candidate_id, n.parent_id) for n in nodes])
+    place = {cid: (depth[cid], row[cid]) for cid in depth}
+    expected = {
+        flag: {(place[n.parent_id], place[n.candidate_id]) for n in nodes[2:] if n.improved == flag}
+        for flag in (False, True)
+    }
+    assert segments(trace(fig, "edge")) == expected[False]
+    assert segments(trace(fig, "improved")) == expected[True]
+    assert len(trace(fig, "edge").x) // 3 + len(trace(fig, "improved").x) // 3 == len(nodes) - 2
+    drawn = node_traces(fig)
+    assert sorted(cid for t in drawn for cid in t.customdata) == [n.candidate_id for n in nodes]
+    for t in drawn:
+        assert t.marker.color == STATUS_COLORS[t.name]
+        for cid, x, y in zip(t.customdata, t.x, t.y, strict=True):
+            assert (x, y) == place[cid]
+    roots = {cid: (x, y) for t in drawn for cid, x, y in zip(t.customdata, t.x, t.y, strict=True)}
+    assert roots[1][0] == roots[2][0] == 0
+    assert {t.name for t in drawn} <= {"ok", "wrong_output", "pending"}
+    assert fig.layout.xaxis.title.text == "generations from the root"
+
+
+def test_tree_layout_puts_leaves_in_rows_and_parents_between_children() -> None:
+    #        1
+    #      /   \
+    #     2     3       7 (root: its parent 99 is not here)
+    #    / \     \
+    #   4   5     6
+    depth, row, parent = tree_layout([(1, None), (2, 1), (3, 1), (4, 2), (5, 2), (6, 3), (7, 99)])
+    assert depth == {1: 0, 2: 1, 3: 1, 4: 2, 5: 2, 6: 2, 7: 0}
+    assert [row[i] for i in (4, 5, 6, 7)] == [0.0, 1.0, 2.0, 3.0]
+    assert row[2] == 0.5 and row[3] == 2.0 and row[1] == 1.25
+    assert parent == {2: 1, 3: 1, 4: 2, 5: 2, 6: 3}
+
+
+def test_tree_layout_places_every_id_of_a_cycle_once() -> None:
+    depth, row, parent = tree_layout([(1, 2), (2, 1), (3, None)])
+    assert set(depth) == set(row) == {1, 2, 3}
+    assert depth[3] == 0 and sorted(depth[i] for i in (1, 2)) == [0, 1] and len(parent) == 1
+
+
+def test_lineage_of_a_deep_chain_builds_without_recursion() -> None:
+    n = 5000
+    nodes = [lineage_node(1, None)] + [lineage_node(i, i - 1, improved=i % 2 == 0) for i in range(2, n + 1)]
+    fig = lineage_figure(nodes, device="H200")
+    (ok,) = node_traces(fig)
+    assert len(ok.customdata) == n and max(ok.x) == n - 1 and set(ok.y) == {0.0}
+    assert len(trace(fig, "improved").x) // 3 == n // 2
+    assert len(trace(fig, "edge").x) // 3 == n - 1 - n // 2
+    fig.to_json()
+
+
+# model_preference_figure
+
+
+def test_model_preference_bars_are_the_shares() -> None:
+    prefs = [
+        ModelPreference("cheap", 40, 0.2, 0.05, 10.0, 0.25),
+        ModelPreference("strong", 10, 1.5, 0.4, 30.0, 0.75),
+    ]
+    (bars,) = model_preference_figure(prefs).data
+    assert bars.orientation == "h"
+    assert dict(zip(bars.y, bars.x, strict=True)) == {"strong": 75.0, "cheap": 25.0}
+    assert list(bars.y) == ["strong", "cheap"]  # the favourite first, drawn on top
+    by_model = dict(zip(bars.y, (list(c) for c in bars.customdata), strict=True))
+    assert by_model["cheap"] == [40, 0.2, 0.05, 10.0]
+    assert all(word in bars.hovertemplate for word in ("calls", "per call", "per $"))
+
+
+# roofline_figure
+
+
+def test_roofline_bars_skip_shapes_without_a_peak_share() -> None:
+    shapes = [
+        ShapeMetrics("1024", median_us=5.0, achieved_gbps=2400.0, peak_fraction=0.5),
+        ShapeMetrics("2048", median_us=9.0),  # no declared work: no roofline
+        ShapeMetrics("4096", median_us=30.0, achieved_tflops=41.0, peak_fraction=0.612),
+    ]
+    fig = roofline_figure(shapes, device="NVIDIA H200")
+    (bars,) = fig.data
+    assert list(bars.x) == ["1024", "4096"]
+    assert list(bars.y) == pytest.approx([50.0, 61.2])
+    assert list(bars.text) == ["2,400 GB/s", "41 TFLOP/s"]
+    (peak,) = fig.layout.shapes
+    assert peak.y0 == peak.y1 == 100.0 and peak.line.dash == "dash"
+    assert "device peak" in annotation_texts(fig)
+    assert fig.layout.yaxis.title.text == "share of the device's peak (%)"
+    assert fig.layout.yaxis.range[1] >= 100
+
+
+def test_roofline_without_any_peak_share_says_why() -> None:
+    fig = roofline_figure([ShapeMetrics("s", median_us=3.0)], device="cpu")
+    assert len(fig.data) == 0 and annotation_texts(fig) == [NO_ROOFLINE]
+
+
 # every figure
 
 
@@ -294,6 +490,11 @@ def all_figures(empty: bool) -> list[go.Figure]:
         status_timeline_figure(pick([StatusBucket(0.0, "ok", 1)]), device="H200"),
         llm_usage_figure(pick([ModelUsage("m", 1, 10, 5, 0.01)])),
         status_figure(pick([StatusCount("ok", 1)])),
+        archive_heatmap(pick([ArchiveCell("0", "1", 2, 1.3, 5)]), x_name="a_b", y_name="c", device="H200"),
+        islands_figure(pick([IslandSummary(0, 3, 2, 1.1, 1)]), device="H200"),
+        lineage_figure(pick([lineage_node(1, None), lineage_node(2, 1, improved=True)]), device="H200"),
+        model_preference_figure(pick([ModelPreference("m", 2, 0.1, 0.2, 4.0, 1.0)])),
+        roofline_figure(pick([ShapeMetrics("s", peak_fraction=0.4, achieved_gbps=9.0)]), device="H200"),
     ]
 
 
@@ -310,7 +511,7 @@ def test_empty_inputs_give_a_note_instead_of_data() -> None:
     for fig in all_figures(empty=True):
         assert len(fig.data) == 0
         (note,) = fig.layout.annotations
-        assert note.text.startswith("no ") and note.text.endswith(" yet")
+        assert note.text.startswith("no ") and (note.text.endswith(" yet") or note.text == NO_ROOFLINE)
         assert (note.x, note.y, note.xref, note.yref) == (0.5, 0.5, "paper", "paper")
     untimed = pareto_figure([point(1, timed=False)], "max_abs_err", device="d")
     assert annotation_texts(untimed) == ["no timed candidates yet"]

@@ -9,9 +9,9 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from dashboard.config import SESSION_KEY, DashboardConfig
-from dashboard.context import CONTEXT_KEY
+from store.repository import Store
 
-from .conftest import Seeded
+from .conftest import Seeded, problem
 
 APP = str(Path(__file__).resolve().parents[2] / "dashboard" / "app.py")
 TIMEOUT_S = 60
@@ -48,7 +48,7 @@ def test_the_overview_lists_the_run_with_its_progress(seeded: Seeded) -> None:
     assert [t.value for t in at.title] == ["Runs"]
     table = at.dataframe[0].value
     assert list(table["run"]) == [seeded.run_id]
-    assert table["status"][0] == "queued" and table["evaluated"][0] == "30 / 40"
+    assert table["status"][0] == "completed" and table["evaluated"][0] == "30 / 40"
     assert "wrong_output" in table["failures"][0] and table["LLM cost"][0] == "$0.0300"
     assert "read-only" in texts(at)  # no API given: no start form, and it says so
 
@@ -57,7 +57,7 @@ def test_the_run_page_draws_its_fronts_and_progress(seeded: Seeded) -> None:
     at = app(seeded.url, "pages/run.py", id=str(seeded.run_id))
     assert at.title[0].value == f"Run {seeded.run_id} · softmax"
     charts = at.get("plotly_chart")
-    assert len(charts) >= 6  # two fronts, per shape, progress, timeline, statuses (+ LLM usage)
+    assert len(charts) == 3  # the fronts section: error, memory, per shape
     assert [m.label for m in at.metric][:2] == ["Evaluated", "Best speedup"]
     assert at.metric[0].value == "30 / 40"
 
@@ -78,9 +78,26 @@ def test_the_candidate_page_shows_verdict_source_diff_and_prompt(seeded: Seeded)
     assert any(c.value.startswith("---") for c in child.code)  # the diff against its parent
 
 
-def test_a_device_filter_with_no_runs_shows_the_empty_state(seeded: Seeded) -> None:
+def test_the_device_filter_keeps_other_devices_runs_out(seeded: Seeded, tmp_path: Path) -> None:
+    with Store(seeded.url) as store:
+        cpu_run = store.create_run(problem(tmp_path), device="cpu", proposer="offline", budget=3, seed=1)
     at = app(seeded.url)
+    assert sorted(at.dataframe[0].value["run"]) == sorted([seeded.run_id, cpu_run])
     at.sidebar.selectbox[0].select("cuda:0").run()
-    assert not at.exception
-    assert list(at.dataframe[0].value["device"]) == ["cuda:0"]
-    assert at.session_state[CONTEXT_KEY].device == "cuda:0"
+    assert not at.exception, [e.value for e in at.exception]
+    assert list(at.dataframe[0].value["run"]) == [seeded.run_id]
+    at.sidebar.selectbox[0].select("cpu").run()
+    assert list(at.dataframe[0].value["run"]) == [cpu_run]
+
+
+@pytest.mark.parametrize(
+    ("section", "charts"),
+    [("Progress and failures", 3), ("Search", 3), ("Leaderboard", 0), ("LLM calls", 2)],
+)
+def test_every_section_of_the_run_page_draws(seeded: Seeded, section: str, charts: int) -> None:
+    at = app(seeded.url, "pages/run.py", id=str(seeded.run_id))
+    at.segmented_control[0].select(section).run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert len(at.get("plotly_chart")) == charts
+    if section == "Leaderboard":
+        assert len(at.dataframe[0].value) == 24  # the ok, timed candidates, best first
