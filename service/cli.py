@@ -103,8 +103,12 @@ def problems(
 
 @app.command()
 def evaluate(
-    problem: Annotated[str, typer.Argument(help="A built-in problem name or a problem file.")],
-    candidate: Annotated[Path, typer.Argument(help="The candidate file defining ModelNew.")],
+    problem: Annotated[
+        str, typer.Argument(help="A built-in problem name, a problem file, or a folder of problem files.")
+    ],
+    candidate: Annotated[
+        Path, typer.Argument(help="The candidate file defining ModelNew, or a folder of them (NAME.py each).")
+    ],
     device: DeviceOpt = None,
     config: Annotated[
         list[str] | None, typer.Option("--config", help="A CONFIG_SPACE choice, KNOB=VALUE (repeatable).")
@@ -116,8 +120,27 @@ def evaluate(
     ] = False,
     as_json: JsonFlag = False,
 ) -> None:
-    """Evaluate one candidate against a problem and print its verdict and metrics."""
+    """Evaluate one candidate against a problem and print its verdict and metrics.
+
+    With a folder of problems and a folder of candidates (NAME.py for NAME.py), evaluate each pair
+    and print the batch's scores: correctness, geometric-mean speedup, fast_p and share of peak."""
     import secrets
+
+    if Path(problem).is_dir():
+        from service.batch_command import evaluate_folder
+
+        settings = _settings()
+        code = evaluate_folder(
+            settings,
+            Path(problem),
+            candidate,
+            device=device or settings.device,
+            overrides=_overrides(size),
+            as_json=as_json,
+            out=out,
+            err=err,
+        )
+        raise typer.Exit(code)
 
     from evaluator.evaluate import Evaluator
     from evaluator.hardware.devices import check_device_available
@@ -177,7 +200,9 @@ def _coerce(value: str, allowed: list[Any]) -> Any:
 
 @app.command()
 def optimize(
-    problem: Annotated[str | None, typer.Argument(help="A built-in problem name or a problem file.")] = None,
+    problem: Annotated[
+        str | None, typer.Argument(help="A built-in problem name, a problem file, or a folder of them.")
+    ] = None,
     budget: Annotated[int, typer.Option(help="How many candidates to evaluate in total.")] = 24,
     device: DeviceOpt = None,
     proposer: Annotated[
@@ -196,8 +221,32 @@ def optimize(
     ] = False,
     as_json: JsonFlag = False,
 ) -> None:
-    """Run an optimization (or resume one) with a progress bar; print the best candidate and the front."""
+    """Run an optimization (or resume one) with a progress bar; print the best candidate and the front.
+
+    With a folder of problem files, queue one run per problem and (without --queue) run them here
+    one after another, then print the batch's scores: correctness, geomean speedup, fast_p."""
     from service.optimize_command import run_optimize
+
+    if problem is not None and Path(problem).is_dir():
+        from service.batch_command import optimize_folder
+
+        if resume is not None or export is not None:
+            raise CrucibleError("--resume and --export take one run; a folder makes a run per problem")
+        settings = _settings()
+        code = optimize_folder(
+            settings,
+            Path(problem),
+            budget=budget,
+            device=device or settings.device,
+            proposer=proposer,
+            slots=slots,
+            queue=queue,
+            overrides=_overrides(size),
+            as_json=as_json,
+            out=out,
+            err=err,
+        )
+        raise typer.Exit(code)
 
     if resume is None and problem is None:
         raise CrucibleError("give a PROBLEM to optimize, or --resume RUN to continue a run")

@@ -27,6 +27,7 @@ from service.schemas.api import (
     RunStateOut,
 )
 from service.schemas.base import Document
+from service.schemas.batch import BatchOut, ProblemOutcomeOut
 from service.schemas.machine import (
     DeviceOut,
     DevicePeakOut,
@@ -55,6 +56,7 @@ from service.schemas.runs import (
 __all__ = [
     "JSON_DOCUMENTS",
     "MODELS",
+    "BatchOut",
     "CandidateDetailOut",
     "CandidateOut",
     "CandidatePageOut",
@@ -74,6 +76,7 @@ __all__ = [
     "ParetoOut",
     "ProblemListOut",
     "ProblemOut",
+    "ProblemOutcomeOut",
     "ProblemShapeOut",
     "ProblemUploadIn",
     "ProfilersOut",
@@ -94,6 +97,8 @@ JSON_DOCUMENTS: dict[str, type[BaseModel]] = {
     "problems": ProblemListOut,
     "problems PATH": ProblemOut,
     "evaluate": EvaluateOut,
+    "evaluate DIR CANDIDATES_DIR": BatchOut,
+    "optimize DIR": BatchOut,
     "optimize": OptimizeReportOut,
     "devices": MachineOut,
     "runs": RunListOut,
@@ -126,6 +131,8 @@ MODELS: tuple[type[BaseModel], ...] = (
     ProfilersOut,
     MachineOut,
     ErrorOut,
+    ProblemOutcomeOut,
+    BatchOut,
     # The HTTP API's request bodies and pages (service.api).
     RunCreateIn,
     ProblemUploadIn,
