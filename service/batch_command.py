@@ -52,12 +52,13 @@ def evaluate_folder(
     candidates_dir: Path,
     *,
     device: str,
-    overrides: dict[str, int],
+    sizes: Callable[[Path], dict[str, int]],
     as_json: bool,
     out: Console,
     err: Console,
 ) -> int:
-    """Exit status 0 when every problem's candidate passed, 1 otherwise."""
+    """Exit status 0 when every problem's candidate passed, 1 otherwise. ``sizes`` gives each
+    problem file's size overrides (``--size``, ``--scale-to-cpu``)."""
     if not candidates_dir.is_dir():
         raise CrucibleError(f"{candidates_dir} is not a folder of candidate files")
     target = device_for(device, settings)
@@ -67,7 +68,7 @@ def evaluate_folder(
         candidate_path = candidates_dir / path.name
         if not candidate_path.is_file():
             return ProblemOutcome(path.stem, path, "no_candidate", False, None, None, f"no {candidate_path}")
-        problem = load_problem(path, overrides)
+        problem = load_problem(path, sizes(path))
         source = read_candidate_file(candidate_path)
         candidate = make_candidate(source, {k: v[0] for k, v in read_config_space(source).items()})
         limits = settings.eval_limits()
@@ -91,7 +92,7 @@ def optimize_folder(
     proposer: str,
     slots: int,
     queue: bool,
-    overrides: dict[str, int],
+    sizes: Callable[[Path], dict[str, int]],
     as_json: bool,
     out: Console,
     err: Console,
@@ -102,7 +103,7 @@ def optimize_folder(
     with Store(settings.database_url) as store:
 
         def run_one(path: Path) -> ProblemOutcome:
-            problem = load_problem(path, overrides)
+            problem = load_problem(path, sizes(path))
             run_id = create_run(
                 store,
                 problem,

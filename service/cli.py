@@ -32,6 +32,13 @@ out = Console()
 err = Console(stderr=True)
 
 JsonFlag = Annotated[bool, typer.Option("--json", help="Print one JSON document on stdout and nothing else.")]
+ScaleOpt = Annotated[
+    bool,
+    typer.Option(
+        "--scale-to-cpu",
+        help="Halve the file's module-level sizes until one call fits a CPU (recorded as scaled down).",
+    ),
+]
 SizeOpt = Annotated[
     list[str] | None,
     typer.Option(
@@ -61,6 +68,21 @@ def _overrides(items: list[str] | None) -> dict[str, int]:
         except ValueError:
             raise CrucibleError(f"--size {key}={value}: the value must be an integer") from None
     return overrides
+
+
+def _sizes(problem: str | Path, size: list[str] | None, scale_to_cpu: bool) -> dict[str, int]:
+    """The size overrides for one problem: ``--scale-to-cpu``'s, then the explicit ``--size`` ones."""
+    explicit = _overrides(size)
+    if not scale_to_cpu:
+        return explicit
+    from kernels.problem import resolve_problem_path
+    from kernels.scaling import cpu_overrides
+
+    found = cpu_overrides(resolve_problem_path(problem)[1])
+    if found:
+        shown = ", ".join(f"{k}={v}" for k, v in found.items())
+        err.print(f"scaled down for the CPU: {shown}")
+    return {**found, **explicit}
 
 
 def _settings() -> Settings:
@@ -114,6 +136,7 @@ def evaluate(
         list[str] | None, typer.Option("--config", help="A CONFIG_SPACE choice, KNOB=VALUE (repeatable).")
     ] = None,
     size: SizeOpt = None,
+    scale_to_cpu: ScaleOpt = False,
     seed: Annotated[int | None, typer.Option(help="Secret seed for the trials (default: random).")] = None,
     verbose: Annotated[
         bool, typer.Option("--verbose", "-v", help="Also show samples, timer, memory, bandwidth and cores.")
@@ -135,7 +158,7 @@ def evaluate(
             Path(problem),
             candidate,
             device=device or settings.device,
-            overrides=_overrides(size),
+            sizes=lambda path: _sizes(path, size, scale_to_cpu),
             as_json=as_json,
             out=out,
             err=err,
@@ -150,7 +173,7 @@ def evaluate(
     from service.schemas import EvaluateOut
 
     settings = _settings()
-    loaded = load_problem(problem, _overrides(size))
+    loaded = load_problem(problem, _sizes(problem, size, scale_to_cpu))
     source = read_candidate_file(candidate)
     space = read_config_space(source)
     chosen = {k: _coerce(v, space.get(k, [])) for k, v in _pairs(config, "--config").items()}
@@ -216,6 +239,7 @@ def optimize(
     resume: Annotated[int | None, typer.Option(help="Continue an interrupted run by id.")] = None,
     export: Annotated[Path | None, typer.Option(help="Export the best candidate to this directory.")] = None,
     size: SizeOpt = None,
+    scale_to_cpu: ScaleOpt = False,
     queue: Annotated[
         bool, typer.Option("--queue", help="Queue the run for the workers instead of running it here.")
     ] = False,
@@ -241,7 +265,7 @@ def optimize(
             proposer=proposer,
             slots=slots,
             queue=queue,
-            overrides=_overrides(size),
+            sizes=lambda path: _sizes(path, size, scale_to_cpu),
             as_json=as_json,
             out=out,
             err=err,
@@ -262,7 +286,7 @@ def optimize(
         slots=slots,
         resume=resume,
         export=export,
-        overrides=_overrides(size),
+        overrides=_sizes(problem, size, scale_to_cpu) if problem is not None else _overrides(size),
         as_json=as_json,
         out=out,
         err=err,

@@ -147,3 +147,19 @@ def test_optimize_a_folder_runs_each_problem_and_scores_the_batch(crucible, tmp_
     (only,) = report["outcomes"]
     assert only["correct"] and only["run_id"] is not None and only["candidate_id"] is not None
     assert report["correctness"] == 1.0 and report["fast_p"]["fast_0"] == 1.0
+
+
+def test_scale_to_cpu_runs_a_gpu_sized_file_and_records_it(crucible, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    from tests.kernels.test_scaling import GPU_SIZED
+
+    (tmp_path / "gemm_relu.py").write_text(GPU_SIZED)
+    candidate = GPU_SIZED.replace("class Model(", "class ModelNew(").replace(
+        "torch.relu(self.linear(x)) * scale", "torch.nn.functional.relu(self.linear(x)).mul(scale)"
+    )
+    (tmp_path / "fast.py").write_text(candidate)
+    done = crucible(
+        "evaluate", str(tmp_path / "gemm_relu.py"), str(tmp_path / "fast.py"), "--scale-to-cpu", "--json"
+    )
+    assert done.code == 0, done.stderr
+    assert "scaled down for the CPU: " in done.stderr
+    assert json.loads(done.stdout)["scaled_down"] is True
