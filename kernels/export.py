@@ -1,12 +1,17 @@
-"""The export format: a standalone kernel module, a copy of its reference, and a test that checks them.
+"""The export format: a standalone kernel module, a copy of its reference, a test that checks
+them, and ``manifest.json``.
 
-The module carries its chosen CONFIG and a provenance header (device, versions, measured
-numbers, date), so it can be dropped into a codebase and re-verified there with pytest.
+The module carries its chosen CONFIG, a provenance header (device, versions, measured numbers,
+the date it was measured) and two entry points: ``Kernel``, a drop-in for the reference
+``Model`` that falls back to the reference where the kernel cannot run (and says so once), and
+``run``, a plain function. Nothing in the output depends on when it was exported, so exporting
+the same candidate twice writes the same bytes. The manifest lists every file with its SHA-256.
 """
 
 from __future__ import annotations
 
 import ast
+import hashlib
 import json
 import re
 from dataclasses import dataclass, field
@@ -14,6 +19,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from kernels.candidate import Language, detect_language
 from kernels.config import Config
 
 
@@ -43,6 +49,7 @@ class ExportedFiles:
     module: Path
     reference: Path
     test: Path
+    manifest: Path | None = None
 
 
 def safe_name(text: str) -> str:
@@ -69,7 +76,7 @@ def _header(p: Provenance) -> str:
             f"  {s['shape']}: {_fmt(s.get('median_us'))} us vs reference {_fmt(s.get('ref_median_us'))} us,"
             f" max abs err {_fmt(s.get('max_abs_err'))}"
         )
-    lines.append(f"Exported: {p.date}")
+    lines.append(f"Measured on: {p.date}")
     return "".join(f"# {line}\n" for line in lines)
 
 
@@ -90,18 +97,62 @@ def _insertion_line(source: str) -> int:
     return line
 
 
-def render_module(source: str, provenance: Provenance) -> str:
-    """The candidate's source with its CONFIG baked in and the provenance header on top."""
+def render_module(
+    source: str,
+    provenance: Provenance,
+    *,
+    reference_file: str = "reference.py",
+    needs_cuda: bool = False,
+    dtypes: list[str] | None = None,
+) -> str:
+    """The candidate's source with its CONFIG baked in, the provenance header on top and the entry
+    points (``Kernel``, ``run``) at the bottom."""
     lines = source.splitlines(keepends=True)
     at = _insertion_line(source)
     chosen = provenance.config.as_dict()
     config = f"\n# The configuration Crucible chose from CONFIG_SPACE.\nCONFIG = {chosen!r}\n\n"
-    return _header(provenance) + "".join(lines[:at]) + config + "".join(lines[at:])
+    entry = _template("entry_points.py.tmpl").format(
+        reference_file=reference_file, needs_cuda=needs_cuda, dtypes=dtypes
+    )
+    body = "".join(lines[:at]) + config + "".join(lines[at:])
+    return _header(provenance) + body.rstrip("\n") + "\n" + entry
+
+
+def measured_dtypes(problem_source: str, device_kind: str) -> list[str] | None:
+    """The ``dtype`` values of the reference's ``SHAPES`` for this kind of device, read as a literal
+    (never run); None when the file declares none."""
+    try:
+        tree = ast.parse(problem_source)
+    except SyntaxError:
+        return None
+    for node in tree.body:
+        if isinstance(node, ast.Assign) and any(
+            isinstance(t, ast.Name) and t.id == "SHAPES" for t in node.targets
+        ):
+            try:
+                shapes = ast.literal_eval(node.value)
+            except ValueError:
+                return None
+            found = sorted(
+                {
+                    str(s["dtype"])
+                    for s in shapes
+                    if isinstance(s, dict)
+                    and "dtype" in s
+                    and device_kind in s.get("devices", (device_kind,))
+                }
+            )
+            return found or None
+    return None
+
+
+def _template(name: str) -> str:
+    """Templates of the exported files, kept as package data: they are the user's code, not Crucible's."""
+    return resources.files("kernels").joinpath(f"templates/{name}").read_text()
 
 
 def exported_test_template() -> str:
-    """The exported pytest file, kept as package data: it is the user's code, not Crucible's."""
-    return resources.files("kernels").joinpath("templates/exported_test.py.tmpl").read_text()
+    return _template("exported_test.py.tmpl")
 
 
 def export_kernel(source: str, problem_source: str, provenance: Provenance, out_dir: Path) -> ExportedFiles:
@@ -111,15 +162,27 @@ def export_kernel(source: str, problem_source: str, provenance: Provenance, out_
     module = out_dir / f"{stem}_kernel.py"
     reference = out_dir / f"{stem}_reference.py"
     test = out_dir / f"test_{stem}_kernel.py"
-    module.write_text(render_module(source, provenance))
+    kind = "cuda" if str(provenance.device.get("key", "")).startswith("cuda") else "cpu"
+    module.write_text(
+        render_module(
+            source,
+            provenance,
+            reference_file=reference.name,
+            needs_cuda=detect_language(source) is Language.TRITON,
+            dtypes=measured_dtypes(problem_source, kind),
+        )
+    )
     reference.write_text(problem_source)
     test.write_text(
         exported_test_template().format(
             problem=provenance.problem, reference=reference.stem, module=module.stem
         )
     )
-    (out_dir / "provenance.json").write_text(json.dumps(_provenance_dict(provenance), indent=2, default=str))
-    return ExportedFiles(out_dir, module, reference, test)
+    files = {path.name: hashlib.sha256(path.read_bytes()).hexdigest() for path in (module, reference, test)}
+    manifest = out_dir / "manifest.json"
+    document = {"format": 1, **_provenance_dict(provenance), "files": files}
+    manifest.write_text(json.dumps(document, indent=2, sort_keys=True, default=str) + "\n")
+    return ExportedFiles(out_dir, module, reference, test, manifest)
 
 
 def _provenance_dict(p: Provenance) -> dict[str, Any]:

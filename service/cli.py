@@ -382,21 +382,34 @@ def show(
 def export_command(
     target: Annotated[str, typer.Argument(help="A run id (exports its best) or a candidate id like c17.")],
     out_dir: Annotated[Path, typer.Option("--out", help="Directory to write the module and its test into.")],
+    front: Annotated[
+        bool, typer.Option("--front", help="Export every kernel on the run's Pareto front, one folder each.")
+    ] = False,
     as_json: JsonFlag = False,
 ) -> None:
-    """Export a kernel as a standalone module with a provenance header and its own pytest file."""
+    """Export a kernel as a standalone module with a provenance header, its own pytest file and a
+    manifest; the same candidate always exports the same bytes."""
     from service import render
-    from service.exporting import export_from_store
+    from service.exporting import export_from_store, export_front
     from service.schemas import ExportOut
     from store.repository import Store
 
     with Store(_settings().database_url) as store:
-        record, files = export_from_store(store, target, out_dir)
+        if front:
+            if not target.strip().isdigit():
+                raise CrucibleError(f"--front takes a run id, not {target!r}")
+            exported = export_front(store, int(target), out_dir)
+        else:
+            exported = [export_from_store(store, target, out_dir)]
     if as_json:
-        return render.emit_json(ExportOut.from_files(record, files))
-    out.print(
-        f"exported c{record.id} to {files.module}\n  test: {files.test}\n  run it: pytest {files.directory}"
-    )
+        if not front:
+            return render.emit_json(ExportOut.from_files(*exported[0]))
+        documents = [ExportOut.from_files(r, f).model_dump(mode="json") for r, f in exported]
+        sys.stdout.write(json.dumps(documents, indent=2) + "\n")
+        return None
+    for record, files in exported:
+        out.print(f"exported c{record.id} to {files.module}")
+        out.print(f"  test: {files.test}\n  run it: pytest {files.directory}")
     return None
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import timezone
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
@@ -55,10 +55,21 @@ def export_from_store(store: Store, target: str, out_dir: Path) -> tuple[Candida
         shapes=[s.to_dict() for s in result.shapes],
         speedup=result.speedup,
         interpreted=result.interpreted,
-        date=datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        # When it was measured, not when it was exported: the same candidate exports the same bytes.
+        date=(record.evaluated_at or record.created_at)
+        .astimezone(timezone.utc)
+        .isoformat(timespec="seconds"),
         crucible_version=crucible_version(),
         run_id=run.id,
         candidate_id=record.id,
         extra={"scaled_down": result.scaled_down, "overrides": run.overrides},
     )
     return record, export_kernel(record.source, run.problem_source, provenance, out_dir)
+
+
+def export_front(store: Store, run_id: int, out_dir: Path) -> list[tuple[CandidateRecord, ExportedFiles]]:
+    """Every candidate on the run's Pareto front, each into ``out_dir/c<ID>/``."""
+    front = store.pareto(run_id)
+    if not front:
+        raise CrucibleError(f"run {run_id} has no timed candidate on a Pareto front; nothing to export")
+    return [export_from_store(store, f"c{record.id}", out_dir / f"c{record.id}") for record in front]

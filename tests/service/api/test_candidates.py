@@ -71,7 +71,7 @@ def test_a_passing_candidate_exports_as_a_zip_of_a_self_testing_module(api, judg
         kernel = next(n for n in names if n.endswith("_kernel.py") and "/test_" not in n)
         assert "class ModelNew" in archive.read(kernel).decode()
         assert any("/test_" in n for n in names) and any(n.endswith("_reference.py") for n in names)
-        assert f"c{ids[1]}/provenance.json" in names
+        assert f"c{ids[1]}/manifest.json" in names
 
 
 @pytest.mark.parametrize(("index", "status"), [(2, "wrong_output"), (3, "pending")])
