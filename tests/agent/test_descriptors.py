@@ -90,6 +90,9 @@ def test_real_tile_sizes_follow_the_config_space() -> None:
     assert describe(read("softmax/triton_rowwise")).block_elements is None  # next_power_of_2(n_cols)
 
 
+GEMM_PROBLEMS = {"matmul", "matmul_bias_gelu", "kb2_gemm_relu_scale", "kb2_matmul_sigmoid_sum"}
+
+
 @pytest.mark.parametrize("path", TORCH_FAMILIES, ids=lambda p: p.parent.name)
 def test_real_pytorch_families(path: Path) -> None:
     descriptor = describe(path.read_text(encoding="utf-8"))
@@ -97,7 +100,7 @@ def test_real_pytorch_families(path: Path) -> None:
     assert descriptor.memory_level is MemoryLevel.LIBRARY
     assert descriptor.block_class is BlockClass.NONE and descriptor.block_elements is None
     assert descriptor.launches is LaunchBin.UNKNOWN and descriptor.launch_count is None
-    assert descriptor.tensor_core_dots is (path.parent.name == "matmul")  # torch.mm / torch.bmm
+    assert descriptor.tensor_core_dots is (path.parent.name in GEMM_PROBLEMS)  # torch.mm, addmm...
 
 
 def test_families_of_one_problem_land_in_different_cells() -> None:
