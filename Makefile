@@ -12,7 +12,7 @@ RUN_BUDGET  ?= 24
 RUN_DEVICE  ?= $(if $(HAS_CUDA),cuda:0,cpu)
 EXPORT_DIR  ?= exported/$(RUN_PROBLEM)
 
-.PHONY: run test test-fast lint typecheck unit install clean gpu-bench gpu-bench-system
+.PHONY: run test test-fast lint typecheck unit install clean gpu-bench gpu-bench-system gpu-suite
 
 $(STAMP): pyproject.toml Makefile
 	python3 -m venv $(VENV)
@@ -74,6 +74,10 @@ gpu-bench: $(STAMP)
 # Crucible (`pip install --no-deps --no-build-isolation -e .` plus its dependencies).
 gpu-bench-system:
 	@$(call GPU_BENCH,python3)
+
+# The scoreboard: every built-in problem, Crucible's best against eager and torch.compile (~8 min).
+gpu-suite: $(STAMP)
+	$(PY) benchmarks/suite.py --device cuda:0
 
 clean:
 	rm -rf $(VENV) exported crucible.db .mypy_cache .ruff_cache .pytest_cache
