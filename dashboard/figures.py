@@ -19,7 +19,6 @@ from typing import Literal
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from evaluator.types import ShapeMetrics
 from store.views import ChartPoint, ModelUsage, ProgressPoint, ShapePoint, StatusBucket, StatusCount
 
 ERROR_FLOOR = 1e-12  # where an error below it (0 included) is drawn on a log axis
@@ -57,7 +56,6 @@ _PROGRESS_AXES = {
     "seconds": ("wall time since the first verdict (s)", "at %{x:.4g} s"),
     "cost_usd": ("LLM spend so far (USD)", "after $%{x:.4f} of LLM calls"),
 }
-NO_ROOFLINE = "no bandwidth or FLOP/s measured (CPU runs have no roofline)"
 
 
 def front_mask(xs: Sequence[float], ys: Sequence[float]) -> list[bool]:
@@ -293,42 +291,6 @@ def status_figure(counts: Sequence[StatusCount]) -> go.Figure:
     return styled(fig, title, height=max(240, 60 + 36 * len(order)))
 
 
-def roofline_figure(shapes: Sequence[ShapeMetrics], *, device: str) -> go.Figure:
-    """Per shape, the share of the device's datasheet peak the kernel reached on its binding roof.
-
-    A speedup says how much faster than the reference, not how much faster it could still get;
-    this does. Above 100 % the timing or the declared work is wrong, so those bars are flagged."""
-    title = f"Share of the device's peak per shape · {device}"
-    measured = [s for s in shapes if s.peak_fraction is not None and math.isfinite(s.peak_fraction)]
-    if not measured:
-        return empty_figure(title, NO_ROOFLINE)
-    percents = [100 * (s.peak_fraction or 0.0) for s in measured]
-    achieved = [_achieved_text(s) for s in measured]
-    fig = go.Figure(
-        go.Bar(
-            x=[s.shape for s in measured],
-            y=percents,
-            text=achieved,
-            textposition="outside",
-            cliponaxis=False,
-            marker_color=[FRONT_COLOR if p <= 100 else STATUS_COLORS["runtime_error"] for p in percents],
-            customdata=[_median_text(s.median_us) for s in measured],
-            hovertemplate="%{x}: %{y:.1f} % of peak<br>%{text} · %{customdata}<extra></extra>",
-            name="share of peak",
-        )
-    )
-    fig.add_hline(
-        y=100.0,
-        line_dash="dash",
-        line_color="#888888",
-        annotation_text="device peak",
-        annotation_position="top left",
-    )
-    fig.update_xaxes(title_text="shape", type="category")
-    fig.update_yaxes(title_text="share of the device's peak (%)", range=[0, max(110.0, 1.15 * max(percents))])
-    return styled(fig, title)
-
-
 def status_color(status: str) -> str:
     """The fixed colour of a status, so every chart paints it alike."""
     return STATUS_COLORS.get(status, OTHER_COLOR)
@@ -364,19 +326,6 @@ def _marks(front: bool) -> dict[str, object]:
             "marker": {"size": 10, "color": FRONT_COLOR, "line": {"color": "white", "width": 1}},
         }
     return {"mode": "markers", "opacity": 0.35, "marker": {"size": 6, "color": _DOMINATED_COLOR}}
-
-
-def _achieved_text(s: ShapeMetrics) -> str:
-    parts = []
-    if s.achieved_gbps is not None:
-        parts.append(f"{s.achieved_gbps:,.0f} GB/s")
-    if s.achieved_tflops is not None:
-        parts.append(f"{s.achieved_tflops:.3g} TFLOP/s")
-    return " · ".join(parts) or "—"
-
-
-def _median_text(median_us: float | None) -> str:
-    return "latency —" if median_us is None else f"latency {median_us:.4g} µs"
 
 
 def _error_text(err: float) -> str:

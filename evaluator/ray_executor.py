@@ -155,8 +155,8 @@ def check_cluster_fits(cluster: dict[str, float], resources: dict[str, Any], add
 class RayExecutor:
     """Runs each candidate on a Ray actor: ``slots`` actors, one evaluation each at a time.
 
-    ``address`` (or ``RAY_ADDRESS``) joins a running cluster; without either, and with no Ray
-    already initialized in this process, a local instance is started with ``slots + 1`` CPUs, and
+    ``address`` (the settings' ``RAY_ADDRESS``) joins a running cluster; without one, and with no
+    Ray already initialized in this process, a local instance is started with ``slots + 1`` CPUs, and
     stopped again by ``close``. ``actor_options`` replaces the resources an actor asks for
     (``{"num_gpus": 1}`` for CUDA, ``{"num_cpus": 1}`` otherwise).
     """
@@ -186,7 +186,6 @@ class RayExecutor:
         self.device = device
         self._ray = ray
         self._owns_ray = False
-        address = address or os.environ.get("RAY_ADDRESS") or None
         if not ray.is_initialized():
             if address:
                 ray.init(address=address, log_to_driver=False)

@@ -8,7 +8,7 @@ import json
 
 import streamlit as st
 
-from dashboard import figures, formatting, navigation
+from dashboard import figures_candidate, formatting, navigation
 from dashboard.context import PageContext, current
 from store.errors import CandidateNotFound
 from store.records import CandidateRecord
@@ -39,7 +39,7 @@ def verdict(candidate: CandidateRecord) -> None:
         st.markdown(f"**Profiler:** `{result.profile.summary}`")
     if any(s.peak_fraction is not None for s in result.shapes):
         device = result.device.key if result.device else ""
-        st.plotly_chart(figures.roofline_figure(result.shapes, device=device), width="stretch")
+        st.plotly_chart(figures_candidate.roofline_figure(result.shapes, device=device), width="stretch")
     if result.shapes:
         st.markdown("**Per shape**")
         st.dataframe(

@@ -13,18 +13,17 @@ from dashboard.figures import (
     ERROR_FLOOR,
     LATENCY_TITLE,
     MIB,
-    NO_ROOFLINE,
     STATUS_COLORS,
     STATUS_ORDER,
     front_mask,
     llm_usage_figure,
     pareto_figure,
     progress_figure,
-    roofline_figure,
     shape_fronts_figure,
     status_figure,
     status_timeline_figure,
 )
+from dashboard.figures_candidate import NO_ROOFLINE, roofline_figure
 from dashboard.figures_search import (
     archive_heatmap,
     islands_figure,
