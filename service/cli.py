@@ -6,17 +6,24 @@ input (a bad problem or candidate file, a bad option), with one message and no t
 
 from __future__ import annotations
 
-import json
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
 from rich.markup import escape
 
-from evaluator.phases import describe as describe_phases
 from kernels.errors import CrucibleError
+from service.cli_options import (
+    DeviceOpt,
+    JsonFlag,
+    ScaleOpt,
+    SizeOpt,
+    parse_pairs,
+    problem_sizes,
+    size_overrides,
+)
 
 if TYPE_CHECKING:
     from service.settings import Settings
@@ -30,59 +37,6 @@ app = typer.Typer(
 )
 out = Console()
 err = Console(stderr=True)
-
-JsonFlag = Annotated[bool, typer.Option("--json", help="Print one JSON document on stdout and nothing else.")]
-ScaleOpt = Annotated[
-    bool,
-    typer.Option(
-        "--scale-to-cpu",
-        help="Halve the file's module-level sizes until one call fits a CPU (recorded as scaled down).",
-    ),
-]
-SizeOpt = Annotated[
-    list[str] | None,
-    typer.Option(
-        "--size", help="Override a module-level integer size of the problem file, NAME=VALUE (repeatable)."
-    ),
-]
-DeviceOpt = Annotated[
-    str | None, typer.Option("--device", help="cpu, cuda or cuda:N (default: CRUCIBLE_DEVICE or cpu).")
-]
-
-
-def _pairs(items: list[str] | None, what: str) -> dict[str, str]:
-    pairs = {}
-    for item in items or []:
-        key, sep, value = item.partition("=")
-        if not sep or not key.strip():
-            raise CrucibleError(f"{what} expects NAME=VALUE, got {item!r}")
-        pairs[key.strip()] = value.strip()
-    return pairs
-
-
-def _overrides(items: list[str] | None) -> dict[str, int]:
-    overrides = {}
-    for key, value in _pairs(items, "--size").items():
-        try:
-            overrides[key] = int(value)
-        except ValueError:
-            raise CrucibleError(f"--size {key}={value}: the value must be an integer") from None
-    return overrides
-
-
-def _sizes(problem: str | Path, size: list[str] | None, scale_to_cpu: bool) -> dict[str, int]:
-    """The size overrides for one problem: ``--scale-to-cpu``'s, then the explicit ``--size`` ones."""
-    explicit = _overrides(size)
-    if not scale_to_cpu:
-        return explicit
-    from kernels.problem import resolve_problem_path
-    from kernels.scaling import cpu_overrides
-
-    found = cpu_overrides(resolve_problem_path(problem)[1])
-    if found:
-        shown = ", ".join(f"{k}={v}" for k, v in found.items())
-        err.print(f"scaled down for the CPU: {shown}")
-    return {**found, **explicit}
 
 
 def _settings() -> Settings:
@@ -104,7 +58,7 @@ def problems(
     from service.schemas import ProblemListOut, ProblemOut
 
     if path:
-        problem = load_problem(path, _overrides(size))
+        problem = load_problem(path, size_overrides(size))
         families = [f.name for f in load_families(problem)]
         if as_json:
             return render.emit_json(ProblemOut.from_problem(problem, families))
@@ -158,67 +112,30 @@ def evaluate(
             Path(problem),
             candidate,
             device=device or settings.device,
-            sizes=lambda path: _sizes(path, size, scale_to_cpu),
+            sizes=lambda path: problem_sizes(path, size, scale_to_cpu, err),
             as_json=as_json,
             out=out,
             err=err,
         )
         raise typer.Exit(code)
 
-    from evaluator.evaluate import Evaluator
-    from evaluator.hardware.devices import check_device_available
-    from kernels.candidate import make_candidate, read_candidate_file, read_config_space
-    from kernels.problem import load_problem
-    from service import render
-    from service.schemas import EvaluateOut
+    from service.evaluate_command import run_evaluate
 
     settings = _settings()
-    loaded = load_problem(problem, _sizes(problem, size, scale_to_cpu))
-    source = read_candidate_file(candidate)
-    space = read_config_space(source)
-    chosen = {k: _coerce(v, space.get(k, [])) for k, v in _pairs(config, "--config").items()}
-    cand = make_candidate(source, chosen)
-    target = check_device_available(device or settings.device)
-    evaluator = Evaluator(
-        loaded,
-        target,
-        settings.eval_limits(),
-        seed if seed is not None else secrets.randbits(31),
-        workroot=settings.workdir,
-        keep_workdirs=settings.keep_workdirs,
+    code = run_evaluate(
+        settings,
+        problem,
+        candidate,
+        device=device or settings.device,
+        choices=parse_pairs(config, "--config"),
+        sizes=problem_sizes(problem, size, scale_to_cpu, err),
+        seed=seed if seed is not None else secrets.randbits(31),
+        verbose=verbose,
+        as_json=as_json,
+        out=out,
+        err=err,
     )
-    try:
-        with err.status(f"evaluating {candidate.name} on {target}..."):
-            result = evaluator.evaluate(cand)
-    finally:
-        evaluator.close()
-    if as_json:
-        render.emit_json(EvaluateOut.from_evaluation(result, cand))
-    else:
-        out.print(f"{render.status_text(result)} at stage {result.stage.value}: {result.reason}")
-        if result.shapes:
-            out.print(render.shapes_table(result))
-            if verbose:
-                out.print(render.shape_details_table(result))
-        out.print(f"speedup: {render.speedup_text(result)} on {target} (config: {cand.config})")
-        if result.profile:
-            out.print(f"profile: {escape(result.profile.summary)}")
-        if result.verification:
-            out.print(f"verification: {escape(result.verification)}")
-        if result.phase_seconds:
-            out.print(f"time: {result.duration_s:.1f} s; {describe_phases(result.phase_seconds)}")
-    raise typer.Exit(0 if result.ok else 1)
-
-
-def _coerce(value: str, allowed: list[Any]) -> Any:
-    """Match a command-line string to the CONFIG_SPACE value it names."""
-    for option in allowed:
-        if str(option) == value or (isinstance(option, bool) and value.lower() == str(option).lower()):
-            return option
-    try:
-        return json.loads(value)
-    except ValueError:
-        return value
+    raise typer.Exit(code)
 
 
 @app.command()
@@ -265,7 +182,7 @@ def optimize(
             proposer=proposer,
             slots=slots,
             queue=queue,
-            sizes=lambda path: _sizes(path, size, scale_to_cpu),
+            sizes=lambda path: problem_sizes(path, size, scale_to_cpu, err),
             as_json=as_json,
             out=out,
             err=err,
@@ -286,7 +203,9 @@ def optimize(
         slots=slots,
         resume=resume,
         export=export,
-        overrides=_sizes(problem, size, scale_to_cpu) if problem is not None else _overrides(size),
+        overrides=problem_sizes(problem, size, scale_to_cpu, err)
+        if problem is not None
+        else size_overrides(size),
         as_json=as_json,
         out=out,
         err=err,
@@ -389,28 +308,9 @@ def export_command(
 ) -> None:
     """Export a kernel as a standalone module with a provenance header, its own pytest file and a
     manifest; the same candidate always exports the same bytes."""
-    from service import render
-    from service.exporting import export_from_store, export_front
-    from service.schemas import ExportOut
-    from store.repository import Store
+    from service.export_command import run_export
 
-    with Store(_settings().database_url) as store:
-        if front:
-            if not target.strip().isdigit():
-                raise CrucibleError(f"--front takes a run id, not {target!r}")
-            exported = export_front(store, int(target), out_dir)
-        else:
-            exported = [export_from_store(store, target, out_dir)]
-    if as_json:
-        if not front:
-            return render.emit_json(ExportOut.from_files(*exported[0]))
-        documents = [ExportOut.from_files(r, f).model_dump(mode="json") for r, f in exported]
-        sys.stdout.write(json.dumps(documents, indent=2) + "\n")
-        return None
-    for record, files in exported:
-        out.print(f"exported c{record.id} to {files.module}")
-        out.print(f"  test: {files.test}\n  run it: pytest {files.directory}")
-    return None
+    run_export(_settings(), target, out_dir, front=front, as_json=as_json, out=out)
 
 
 @app.command()
