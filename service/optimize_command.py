@@ -9,7 +9,6 @@ from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from agent.loop import SearchEvent
-from kernels.candidate import Origin
 from kernels.problem import load_problem
 from service import render
 from service.exporting import export_from_store
@@ -80,11 +79,9 @@ def run_optimize(
         final = store.get_run(run_id)
         exported = export_from_store(store, str(run_id), export)[1] if export is not None and best else None
         llm = None
-        if final.proposer == "llm":
-            passed = sum(
-                1 for c in store.candidates(run_id) if c.origin is Origin.LLM and c.result and c.result.ok
-            )
-            llm = LLMUsageOut.from_counts(store.llm_call_counts(run_id), passed)
+        if final.proposer == "llm":  # the same account as the API's run detail
+            progress_now = store.run_progress(run_id)
+            llm = LLMUsageOut.from_counts(progress_now.llm_calls, progress_now.llm_ok)
     report = OptimizeReportOut.from_run(
         final,
         evaluated=outcome.evaluated,
