@@ -73,6 +73,17 @@ class EvalLimits(BaseModel):
     ncu: bool = Field(
         default=True, description="an Nsight Compute pass for passing CUDA candidates, where ncu is installed"
     )
+    compile_baseline: Literal["auto", "off", "default", "max-autotune"] = Field(
+        default="auto",
+        description="also time torch.compile of the reference in this mode, for speedups against what a"
+        " user would otherwise run; auto: the default mode on CUDA, off on the CPU",
+    )
+
+    def compile_mode(self, device: str) -> str | None:
+        """The torch.compile mode the reference is also timed in on ``device``; None: not at all."""
+        if self.compile_baseline == "auto":
+            return "default" if device.startswith("cuda") else None
+        return None if self.compile_baseline == "off" else self.compile_baseline
 
     def stage_timeout(self, stage: Stage) -> float:
         return self.stage_timeouts().get(stage, self.load_timeout_s)

@@ -22,6 +22,9 @@ def shape_metrics(
         ref_timing = same_method(timing, reference.figures(shape.name))
         comparisons = observed.comparisons[shape.name]
         speed = None if interpreted else throughput(timing.median_us, shape.flops, shape.bytes_moved, peak)
+        compiled = (
+            same_method(timing, reference.compiled[shape.name]) if shape.name in reference.compiled else None
+        )
         metrics.append(
             ShapeMetrics(
                 shape=shape.name,
@@ -44,6 +47,12 @@ def shape_metrics(
                 interpreted=interpreted,
                 timing_method=timing.method,
                 cpu_cores=timing.cores,
+                compiled_median_us=compiled.median_us if compiled else None,
+                speedup_vs_compiled=(
+                    None
+                    if compiled is None or interpreted or incomparable(timing, compiled)
+                    else compiled.median_us / timing.median_us
+                ),
             )
         )
     return tuple(metrics)

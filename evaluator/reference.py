@@ -21,7 +21,14 @@ from evaluator.sandbox.process import SandboxedProcess, SandboxPolicy, child_env
 from evaluator.timing.stats import TimingPlan, TimingStats
 from evaluator.types import DeviceInfo, Stage
 from evaluator.wire.jobs import ChildLimits, ReferenceJob, ShapeJob, write_job
-from evaluator.wire.messages import ChildFailed, DeviceReport, ShapeTimed, StageEntered, TrialWritten
+from evaluator.wire.messages import (
+    BaselineTimed,
+    ChildFailed,
+    DeviceReport,
+    ShapeTimed,
+    StageEntered,
+    TrialWritten,
+)
 from evaluator.wire.tensor_files import map_tensors
 from kernels.problem import Problem, Shape
 
@@ -50,6 +57,9 @@ class ReferenceData:
     probes: tuple[ReferenceTrial, ...] = ()
     # Every trial's and probe's expected outputs, by (shape, index): in this process's memory only.
     expected: dict[tuple[str, int], list[Any]] = field(default_factory=dict, repr=False)
+    compile_mode: str | None = None  # the torch.compile mode the reference was also timed in
+    compiled: dict[str, list[TimingStats]] = field(default_factory=dict)  # by shape, as ``figures``
+    compile_errors: dict[str, str] = field(default_factory=dict)  # shapes it could not be timed on
 
     def expected_of(self, trial: ReferenceTrial) -> list[Any]:
         return self.expected[(trial.shape, trial.index)]
@@ -126,6 +136,7 @@ def prepare_reference(
         heavy_tail_trials=[trials - 1],
         plan=timing_plan(limits),
         limits=ChildLimits(limits.cpu_threads),
+        compile_mode=limits.compile_mode(device),
     )
     job_path = directory / "job.json"
     write_job(job, job_path)
@@ -142,6 +153,8 @@ def prepare_reference(
     other_timings: dict[str, list[TimingStats]] = {}
     peaks: dict[str, int | None] = {}
     scales: dict[tuple[str, int], tuple[float, ...]] = {}
+    compiled: dict[str, list[TimingStats]] = {}
+    compile_errors: dict[str, str] = {}
     error = None
     finished = False
     for message in proc.events():  # the reference's own process: trusted, so no forged messages
@@ -153,14 +166,30 @@ def prepare_reference(
                 scales[(shape, index)] = trial_scales
             case ShapeTimed(shape=shape, figures=(reported, *others)):
                 timings[shape], other_timings[shape] = reported, others
+            case BaselineTimed(shape=shape, figures=figures, error=compile_error):
+                if figures:
+                    compiled[shape] = list(figures)
+                else:
+                    compile_errors[shape] = compile_error or "no timing"
             case ChildFailed(reason=reason):
                 error = reason
             case StageEntered(stage=Stage.DONE):
                 finished = True
     exit_info = proc.finish()
+    eager_done = info is not None and len(timings) == len(shapes) and len(scales) == len(shapes) * len(every)
+    if not finished and eager_done and job.compile_mode and error is None:
+        # Only torch.compile was still running: the reference itself is complete.
+        finished = True
+        why = (
+            "torch.compile did not finish within the reference's time limit"
+            if exit_info.timed_out_stage
+            else f"the process exited with code {exit_info.returncode} during torch.compile"
+        )
+        for s in shapes:
+            if s.name not in compiled:
+                compile_errors.setdefault(s.name, why)
     if not finished or info is None or len(timings) != len(shapes):
         shutil.rmtree(expected_dir, ignore_errors=True)
-    if not finished or info is None or len(timings) != len(shapes):
         if exit_info.timed_out_stage:
             error = f"exceeded its {exit_info.timed_out_stage.value} time limit"
         detail = error or f"exited with code {exit_info.returncode}: {exit_info.stderr_tail.strip()[-500:]}"
@@ -184,6 +213,9 @@ def prepare_reference(
         model_seed=model_seed,
         other_timings=other_timings,
         expected=take_expected_outputs(expected_dir, every_trial),
+        compile_mode=job.compile_mode,
+        compiled=compiled,
+        compile_errors=compile_errors,
     )
 
 

@@ -67,6 +67,9 @@ class ShapeMetrics:
     interpreted: bool = False
     timing_method: str | None = None  # how median_us was taken (events, graph replays, CPU clock)
     cpu_cores: float | None = None  # on the CPU: the cores the timed calls kept busy on average
+    # ``torch.compile`` of the reference, timed by the same method, where the run asked for it.
+    compiled_median_us: float | None = None
+    speedup_vs_compiled: float | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -181,10 +184,14 @@ class EvalResult:
         """Geometric mean of per-shape speedups; None unless ok, really timed and not suspect."""
         if not self.ok or self.interpreted or self.suspect:
             return None
-        values = [s.speedup for s in self.shapes if s.speedup is not None]
-        if not values or len(values) != len(self.shapes):
+        return _geomean_over_shapes([s.speedup for s in self.shapes])
+
+    @property
+    def speedup_vs_compiled(self) -> float | None:
+        """The same against ``torch.compile`` of the reference; None unless every shape has one."""
+        if not self.ok or self.interpreted or self.suspect:
             return None
-        return math.exp(sum(math.log(v) for v in values) / len(values))
+        return _geomean_over_shapes([s.speedup_vs_compiled for s in self.shapes])
 
     @property
     def latency_us(self) -> float | None:
@@ -210,6 +217,7 @@ class EvalResult:
             "stage": self.stage.value,
             "reason": self.reason,
             "speedup": self.speedup,
+            "speedup_vs_compiled": self.speedup_vs_compiled,
             "interpreted": self.interpreted,
             "scaled_down": self.scaled_down,
             "suspect": self.suspect,
@@ -220,3 +228,10 @@ class EvalResult:
             "device": self.device.to_dict() if self.device else None,
             "shapes": [s.to_dict() for s in self.shapes],
         }
+
+
+def _geomean_over_shapes(values: list[float | None]) -> float | None:
+    """The geometric mean, or None where any shape lacks a value (a partial mean would flatter)."""
+    if not values or any(v is None or v <= 0 for v in values):
+        return None
+    return math.exp(sum(math.log(v) for v in values if v is not None) / len(values))

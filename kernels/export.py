@@ -4,8 +4,11 @@ them, and ``manifest.json``.
 The module carries its chosen CONFIG, a provenance header (device, versions, measured numbers,
 the date it was measured) and two entry points: ``Kernel``, a drop-in for the reference
 ``Model`` that falls back to the reference where the kernel cannot run (and says so once), and
-``run``, a plain function. Nothing in the output depends on when it was exported, so exporting
-the same candidate twice writes the same bytes. The manifest lists every file with its SHA-256.
+``run``, a plain function. Where the tuner measured another config of the same source faster
+on some shape, ``SHAPE_CONFIGS`` holds those winners and ``Kernel`` switches CONFIG to the
+shape's winner when its inputs have that shape. Nothing in the output depends on when it was
+exported, so exporting the same candidate twice writes the same bytes. The manifest lists every
+file with its SHA-256.
 """
 
 from __future__ import annotations
@@ -21,6 +24,21 @@ from typing import Any
 
 from kernels.candidate import Language, detect_language
 from kernels.config import Config
+
+
+@dataclass(frozen=True)
+class ShapeConfig:
+    """Another config of the same source that was measurably faster on one shape."""
+
+    shape: str
+    sizes: dict[str, Any]  # what the reference's ``get_inputs`` takes for this shape
+    config: Config
+    median_us: float
+    speedup: float | None
+    candidate_id: int | None = None
+
+    def as_entry(self) -> dict[str, Any]:
+        return {"shape": self.shape, "sizes": self.sizes, "config": self.config.as_dict()}
 
 
 @dataclass(frozen=True)
@@ -41,6 +59,7 @@ class Provenance:
     run_id: int | None = None
     candidate_id: int | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+    shape_configs: tuple[ShapeConfig, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -72,9 +91,17 @@ def _header(p: Provenance) -> str:
         f"Measured: speedup {speed}" + ("; timings under the Triton interpreter" if p.interpreted else ""),
     ]
     for s in p.shapes:
+        compiled = s.get("compiled_median_us")
         lines.append(
-            f"  {s['shape']}: {_fmt(s.get('median_us'))} us vs reference {_fmt(s.get('ref_median_us'))} us,"
-            f" max abs err {_fmt(s.get('max_abs_err'))}"
+            f"  {s['shape']}: {_fmt(s.get('median_us'))} us vs reference {_fmt(s.get('ref_median_us'))} us"
+            + (f", torch.compile {_fmt(compiled)} us" if compiled is not None else "")
+            + f", max abs err {_fmt(s.get('max_abs_err'))}"
+        )
+    for c in p.shape_configs:
+        won = f"{c.speedup:.3f}x" if c.speedup else "untimed"
+        lines.append(
+            f"  {c.shape} runs {json.dumps(c.config.as_dict(), sort_keys=True)}: {_fmt(c.median_us)} us"
+            f" ({won}, candidate {c.candidate_id})"
         )
     lines.append(f"Measured on: {p.date}")
     return "".join(f"# {line}\n" for line in lines)
@@ -110,7 +137,12 @@ def render_module(
     lines = source.splitlines(keepends=True)
     at = _insertion_line(source)
     chosen = provenance.config.as_dict()
-    config = f"\n# The configuration Crucible chose from CONFIG_SPACE.\nCONFIG = {chosen!r}\n\n"
+    per_shape = [c.as_entry() for c in provenance.shape_configs]
+    config = (
+        f"\n# The configuration Crucible chose from CONFIG_SPACE.\nCONFIG = {chosen!r}\n"
+        "# Shapes on which another config of this source measured faster; ``Kernel`` switches to it.\n"
+        f"SHAPE_CONFIGS = {per_shape!r}\n\n"
+    )
     entry = _template("entry_points.py.tmpl").format(
         reference_file=reference_file, needs_cuda=needs_cuda, dtypes=dtypes
     )
@@ -118,13 +150,12 @@ def render_module(
     return _header(provenance) + body.rstrip("\n") + "\n" + entry
 
 
-def measured_dtypes(problem_source: str, device_kind: str) -> list[str] | None:
-    """The ``dtype`` values of the reference's ``SHAPES`` for this kind of device, read as a literal
-    (never run); None when the file declares none."""
+def declared_shapes(problem_source: str) -> list[dict[str, Any]]:
+    """The reference's ``SHAPES`` as a literal (never run); [] when it declares none or not as one."""
     try:
         tree = ast.parse(problem_source)
     except SyntaxError:
-        return None
+        return []
     for node in tree.body:
         if isinstance(node, ast.Assign) and any(
             isinstance(t, ast.Name) and t.id == "SHAPES" for t in node.targets
@@ -132,18 +163,30 @@ def measured_dtypes(problem_source: str, device_kind: str) -> list[str] | None:
             try:
                 shapes = ast.literal_eval(node.value)
             except ValueError:
-                return None
-            found = sorted(
-                {
-                    str(s["dtype"])
-                    for s in shapes
-                    if isinstance(s, dict)
-                    and "dtype" in s
-                    and device_kind in s.get("devices", (device_kind,))
-                }
-            )
-            return found or None
-    return None
+                return []
+            return [s for s in shapes if isinstance(s, dict)] if isinstance(shapes, list) else []
+    return []
+
+
+def shape_sizes(problem_source: str, shape: str) -> dict[str, Any] | None:
+    """What ``get_inputs`` takes for the named shape; {} for an undeclared "default"; None: unknown."""
+    for s in declared_shapes(problem_source):
+        if s.get("name") == shape:
+            return {k: v for k, v in s.items() if k not in ("name", "devices")}
+    return {} if shape == "default" and not declared_shapes(problem_source) else None
+
+
+def measured_dtypes(problem_source: str, device_kind: str) -> list[str] | None:
+    """The ``dtype`` values of the reference's ``SHAPES`` for this kind of device, read as a literal
+    (never run); None when the file declares none."""
+    found = sorted(
+        {
+            str(s["dtype"])
+            for s in declared_shapes(problem_source)
+            if "dtype" in s and device_kind in s.get("devices", (device_kind,))
+        }
+    )
+    return found or None
 
 
 def _template(name: str) -> str:
@@ -200,5 +243,9 @@ def _provenance_dict(p: Provenance) -> dict[str, Any]:
         "shapes": p.shapes,
         "date": p.date,
         "crucible_version": p.crucible_version,
+        "shape_configs": [
+            {**c.as_entry(), "median_us": c.median_us, "speedup": c.speedup, "candidate_id": c.candidate_id}
+            for c in p.shape_configs
+        ],
         **p.extra,
     }

@@ -12,7 +12,7 @@ denominator is always every problem in the folder.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -32,6 +32,7 @@ class ProblemOutcome:
     reason: str = ""
     run_id: int | None = None
     candidate_id: int | None = None
+    speedup_vs_compiled: float | None = None  # over torch.compile of the reference, where timed
 
 
 @dataclass(frozen=True)
@@ -41,6 +42,9 @@ class BatchSummary:
     geomean_speedup: float | None  # over the correct, timed problems
     fast_p: dict[str, float]  # "fast_1.5" -> share of all problems
     roofline_share: float | None  # mean peak share over the problems that measured one
+    # The same two scores against torch.compile of the reference, over the problems that timed it.
+    geomean_vs_compiled: float | None = None
+    fast_p_vs_compiled: dict[str, float] | None = None
 
 
 def problem_files(folder: Path) -> list[Path]:
@@ -55,25 +59,34 @@ def problem_files(folder: Path) -> list[Path]:
 
 
 def summarize(outcomes: Sequence[ProblemOutcome]) -> BatchSummary:
-    total = len(outcomes)
     correct = [o for o in outcomes if o.correct]
-    timed = [o.speedup for o in correct if o.speedup is not None and o.speedup > 0]
-    geomean = math.exp(sum(math.log(s) for s in timed) / len(timed)) if timed else None
-    fast = {
-        f"fast_{p:g}": (sum(1 for o in correct if _faster(o, p)) / total if total else 0.0) for p in FAST_P
-    }
     shares = [o.peak_fraction for o in correct if o.peak_fraction is not None]
+    compiled = any(o.speedup_vs_compiled is not None for o in correct)
     return BatchSummary(
         outcomes=tuple(outcomes),
-        correctness=len(correct) / total if total else 0.0,
-        geomean_speedup=geomean,
-        fast_p=fast,
+        correctness=len(correct) / len(outcomes) if outcomes else 0.0,
+        geomean_speedup=_geomean([o.speedup for o in correct]),
+        fast_p=_fast_p(outcomes, lambda o: o.speedup),
         roofline_share=sum(shares) / len(shares) if shares else None,
+        geomean_vs_compiled=_geomean([o.speedup_vs_compiled for o in correct]) if compiled else None,
+        fast_p_vs_compiled=_fast_p(outcomes, lambda o: o.speedup_vs_compiled) if compiled else None,
     )
 
 
-def _faster(outcome: ProblemOutcome, p: float) -> bool:
-    """KernelBench's fast_p: correct, and (for p > 0) timed faster than the reference by > p."""
-    if p == 0:
-        return True
-    return outcome.speedup is not None and outcome.speedup > p
+def _geomean(values: Sequence[float | None]) -> float | None:
+    timed = [v for v in values if v is not None and v > 0]
+    return math.exp(sum(math.log(v) for v in timed) / len(timed)) if timed else None
+
+
+def _fast_p(
+    outcomes: Sequence[ProblemOutcome], speedup: Callable[[ProblemOutcome], float | None]
+) -> dict[str, float]:
+    """KernelBench's fast_p over every problem: correct, and (for p > 0) timed faster than the
+    baseline by more than p."""
+    total = len(outcomes)
+
+    def fast(o: ProblemOutcome, p: float) -> bool:
+        value = speedup(o)
+        return o.correct and (p == 0 or (value is not None and value > p))
+
+    return {f"fast_{p:g}": (sum(1 for o in outcomes if fast(o, p)) / total if total else 0.0) for p in FAST_P}

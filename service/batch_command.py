@@ -43,6 +43,7 @@ def outcome_of(name: str, path: Path, result: EvalResult, **ids: int | None) -> 
         sum(shares) / len(shares) if shares else None,
         result.reason,
         **ids,
+        speedup_vs_compiled=result.speedup_vs_compiled,
     )
 
 
@@ -181,3 +182,6 @@ def _report(summary: BatchSummary, device: str, as_json: bool, out: Console) -> 
     out.print(
         f"correct {summary.correctness:.0%}  geomean speedup {geomean}  {fast}  share of peak {roofline}"
     )
+    if summary.geomean_vs_compiled is not None and summary.fast_p_vs_compiled is not None:
+        fast = "  ".join(f"{k} {v:.0%}" for k, v in summary.fast_p_vs_compiled.items())
+        out.print(f"against torch.compile: geomean speedup {summary.geomean_vs_compiled:.2f}x  {fast}")

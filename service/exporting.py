@@ -7,9 +7,13 @@ from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
 from kernels.errors import CrucibleError
-from kernels.export import ExportedFiles, Provenance, export_kernel
-from store.records import CandidateRecord
+from kernels.export import ExportedFiles, Provenance, ShapeConfig, export_kernel, shape_sizes
+from store.records import CandidateRecord, RunRecord
 from store.repository import Store
+
+# Another config takes a shape over only when its median is this much below the exported one's:
+# the tuner's timings of one structure differ by noise too, and a switch must pay for itself.
+PER_SHAPE_MARGIN = 0.03
 
 
 def crucible_version() -> str:
@@ -63,8 +67,35 @@ def export_from_store(store: Store, target: str, out_dir: Path) -> tuple[Candida
         run_id=run.id,
         candidate_id=record.id,
         extra={"scaled_down": result.scaled_down, "overrides": run.overrides},
+        shape_configs=shape_winners(store, run, record),
     )
     return record, export_kernel(record.source, run.problem_source, provenance, out_dir)
+
+
+def shape_winners(store: Store, run: RunRecord, record: CandidateRecord) -> tuple[ShapeConfig, ...]:
+    """Per shape, the config of the same source measured fastest on it, where that is not the
+    exported one's and beats it by ``PER_SHAPE_MARGIN``."""
+    result = record.result
+    if result is None or result.latency_us is None:
+        return ()
+    siblings = [c for c in store.config_siblings(record) if c.id != record.id and c.config != record.config]
+    winners = []
+    for mine in result.shapes:
+        sizes = shape_sizes(run.problem_source, mine.shape)
+        if mine.median_us is None or sizes is None:
+            continue
+        timed = [
+            (s.median_us, s.speedup, c)
+            for c in siblings
+            for s in (c.result.shapes if c.result else ())
+            if s.shape == mine.shape and s.median_us is not None and s.timing_method == mine.timing_method
+        ]
+        if not timed:
+            continue
+        median_us, speedup, best = min(timed, key=lambda t: (t[0], t[2].id))
+        if median_us < mine.median_us * (1 - PER_SHAPE_MARGIN):
+            winners.append(ShapeConfig(mine.shape, sizes, best.config, median_us, speedup, best.id))
+    return tuple(winners)
 
 
 def export_front(store: Store, run_id: int, out_dir: Path) -> list[tuple[CandidateRecord, ExportedFiles]]:

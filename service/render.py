@@ -36,12 +36,16 @@ def fmt(value: float | None, spec: str = ".4g", suffix: str = "") -> str:
     return "-" if value is None else f"{value:{spec}}{suffix}"
 
 
-def speedup_text(result: EvalResult | None) -> str:
+def speedup_text(result: EvalResult | None, against_compile: bool = True) -> str:
+    """The speedup over the eager reference and, where it was timed, over torch.compile of it."""
     if result is None:
         return "pending"
     if result.ok and result.interpreted:
         return "interpreted"
-    return fmt(result.speedup, ".2f", "x")
+    text = fmt(result.speedup, ".2f", "x")
+    if against_compile and result.speedup_vs_compiled is not None:
+        text += f" ({result.speedup_vs_compiled:.2f}x vs torch.compile)"
+    return text
 
 
 def status_text(result: EvalResult | None) -> str:
@@ -82,16 +86,20 @@ def _figure_table(title: str, columns: tuple[str, ...]) -> Table:
 
 def shapes_table(result: EvalResult) -> Table:
     """The figures a reader needs first, whole at 100 columns: time, spread, reference, speedup, error."""
-    table = _figure_table(
-        "Per-shape metrics", ("shape", "median", "IQR", "reference", "speedup", "max abs err")
-    )
+    compiled = any(s.compiled_median_us is not None for s in result.shapes)
+    columns: tuple[str, ...] = ("shape", "median", "IQR", "reference", "speedup")
+    columns += ("torch.compile", "vs compile") if compiled else ()
+    table = _figure_table("Per-shape metrics", (*columns, "max abs err"))
     for s in result.shapes:
+        speed = "interpreted" if s.interpreted else fmt(s.speedup, ".2f", "x")
+        against = (duration_text(s.compiled_median_us), fmt(s.speedup_vs_compiled, ".2f", "x"))
         table.add_row(
             escape(s.shape),
             duration_text(s.median_us),
             duration_text(s.iqr_us),
             duration_text(s.ref_median_us),
-            "interpreted" if s.interpreted else fmt(s.speedup, ".2f", "x"),
+            speed,
+            *(against if compiled else ()),
             fmt(s.max_abs_err, ".2e"),
         )
     return table
@@ -172,7 +180,7 @@ def candidates_table(records: list[CandidateRecord], title: str) -> Table:
             f"c{c.id}",
             f"{escape(c.family)} ({c.language.value})\n[dim]{escape(str(c.config))}[/dim]",
             status_text(r),
-            speedup_text(r),
+            speedup_text(r, against_compile=False),
             duration_text(r.latency_us if r else None),
             fmt(r.max_error if r else None, ".1e"),
             "" if r is None or r.ok else escape(r.reason[:80]),

@@ -232,6 +232,8 @@ class EvaluationRow(Base):
     interpreted: Mapped[bool] = mapped_column(Boolean)
     timing_method: Mapped[str | None] = mapped_column(String(64))
     cpu_cores: Mapped[float | None] = mapped_column(Float)
+    compiled_median_us: Mapped[float | None] = mapped_column(Float)
+    speedup_vs_compiled: Mapped[float | None] = mapped_column(Float)
 
 
 class LLMCallRow(Base):

@@ -60,6 +60,20 @@ def best_candidate(session: Session, run_id: int) -> CandidateRecord | None:
     return accurate[0] if accurate else None
 
 
+def config_siblings(session: Session, candidate: CandidateRecord, limit: int) -> list[CandidateRecord]:
+    """The run's timed candidates with the same source as ``candidate`` (itself included): the
+    configurations the tuner measured for one structure, fastest first."""
+    return select_candidates(
+        session,
+        CandidateRow.run_id == candidate.run_id,
+        CandidateRow.source == candidate.source,
+        _timed(),
+        CandidateRow.latency_us.is_not(None),
+        order_by=(CandidateRow.latency_us, CandidateRow.id),
+        limit=limit,
+    )
+
+
 def pareto(session: Session, run_id: int) -> list[CandidateRecord]:
     """The run's front as ``store.fronts`` keeps it, fastest first (ties in latency by error)."""
     records = select_candidates(session, CandidateRow.run_id == run_id, CandidateRow.on_front.is_(True))

@@ -308,6 +308,11 @@ class Store:
             verdicts = _candidates.evaluated_count(session, run_id)
             return self._cache.get(run_id, verdicts, "best", lambda: _queries.best_candidate(session, run_id))
 
+    def config_siblings(self, candidate: CandidateRecord, limit: int = 500) -> list[CandidateRecord]:
+        """The run's timed candidates of the same source under other configs, fastest first."""
+        with self._reading() as session:
+            return _queries.config_siblings(session, candidate, limit)
+
     def pareto(self, run_id: int) -> list[CandidateRecord]:
         """The Pareto front over (latency_us, max_abs_err, peak_mem_bytes), fastest first."""
         with self._reading() as session:

@@ -23,7 +23,13 @@ def verdict(candidate: CandidateRecord) -> None:
     reason = "" if result.reason in ("", result.status.value) else f": {result.reason}"
     show(f"**{result.status.value}** at stage {result.stage.value}{reason}")
     cols = st.columns(4)
-    cols[0].metric("Speedup", formatting.speedup(result.speedup))
+    cols[0].metric(
+        "Speedup",
+        formatting.speedup(result.speedup),
+        help=None
+        if result.speedup_vs_compiled is None
+        else f"{formatting.speedup(result.speedup_vs_compiled)} against torch.compile of the reference",
+    )
     cols[1].metric(
         "Latency", formatting.micros(result.latency_us), help="geometric mean of per-shape medians"
     )
@@ -50,6 +56,8 @@ def verdict(candidate: CandidateRecord) -> None:
                     "IQR": formatting.micros(s.iqr_us),
                     "reference": formatting.micros(s.ref_median_us),
                     "speedup": formatting.speedup(s.speedup),
+                    "torch.compile": formatting.micros(s.compiled_median_us),
+                    "vs compile": formatting.speedup(s.speedup_vs_compiled),
                     "max abs error": formatting.error(s.max_abs_err),
                     "peak memory": formatting.mib(s.peak_mem_bytes),
                     "GB/s": "—" if s.achieved_gbps is None else f"{s.achieved_gbps:.0f}",

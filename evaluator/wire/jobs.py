@@ -84,6 +84,7 @@ class ReferenceJob:
     heavy_tail_trials: list[int]
     plan: TimingPlan
     limits: ChildLimits
+    compile_mode: str | None = None  # also time torch.compile of the reference in this mode
 
 
 @dataclass(frozen=True)

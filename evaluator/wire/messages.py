@@ -93,6 +93,19 @@ class ShapeTimed(ChildMessage):
 
 
 @dataclass(frozen=True)
+class BaselineTimed(ChildMessage):
+    """The reference's process timed ``torch.compile`` of the reference on one shape, or says why
+    it could not (``error``); the figures are ordered as ``ShapeTimed``'s."""
+
+    KIND = "baseline"
+    ONCE = ("shape",)
+    shape: str
+    mode: str
+    figures: tuple[TimingStats, ...] = ()
+    error: str = ""
+
+
+@dataclass(frozen=True)
 class ShapeProfiled(ChildMessage):
     KIND = "profile"
     shape: str
@@ -166,6 +179,7 @@ MESSAGE_TYPES: tuple[type[ChildMessage], ...] = (
     ChildFailed,
     TrialWritten,
     ShapeTimed,
+    BaselineTimed,
     ShapeProfiled,
     PositionsWanted,
     TimedOutputWritten,

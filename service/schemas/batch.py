@@ -23,6 +23,7 @@ class ProblemOutcomeOut(Document):
     speedup: float | None = Field(description="over the reference, where really timed")
     peak_fraction: float | None = Field(description="mean share of the device's peak over the shapes")
     reason: str = Field(description="the verdict's reason, or why the problem has none")
+    speedup_vs_compiled: float | None = Field(description="over torch.compile of the reference, where timed")
     run_id: int | None = Field(description="the run that optimized it (optimize only)")
     candidate_id: int | None = Field(description="the best candidate of that run")
 
@@ -34,6 +35,7 @@ class ProblemOutcomeOut(Document):
             status=o.status,
             correct=o.correct,
             speedup=o.speedup,
+            speedup_vs_compiled=o.speedup_vs_compiled,
             peak_fraction=o.peak_fraction,
             reason=o.reason,
             run_id=o.run_id,
@@ -52,6 +54,12 @@ class BatchOut(Document):
         description="fast_0, fast_1, fast_1.5, fast_2: share of all problems correct and faster than p"
     )
     roofline_share: float | None = Field(description="mean share of the device's peak, where measured")
+    geomean_vs_compiled: float | None = Field(
+        description="geometric mean speedup over torch.compile of the reference, where the runs timed it"
+    )
+    fast_p_vs_compiled: dict[str, float] | None = Field(
+        description="fast_p against torch.compile of the reference"
+    )
     outcomes: tuple[ProblemOutcomeOut, ...] = Field(description="one per problem, in file order")
 
     @classmethod
@@ -63,5 +71,7 @@ class BatchOut(Document):
             geomean_speedup=summary.geomean_speedup,
             fast_p=dict(summary.fast_p),
             roofline_share=summary.roofline_share,
+            geomean_vs_compiled=summary.geomean_vs_compiled,
+            fast_p_vs_compiled=summary.fast_p_vs_compiled,
             outcomes=tuple(ProblemOutcomeOut.from_outcome(o) for o in summary.outcomes),
         )

@@ -53,6 +53,10 @@ class ShapeMetricsOut(Document):
         description="how median_us was taken (events, graph replays, CPU clock)"
     )
     cpu_cores: float | None = Field(description="on the CPU: the cores the timed calls kept busy on average")
+    compiled_median_us: float | None = Field(
+        description="median latency of torch.compile of the reference, microseconds, where the run timed it"
+    )
+    speedup_vs_compiled: float | None = Field(description="compiled_median_us / median_us")
 
     @classmethod
     def from_metrics(cls, metrics: ShapeMetrics) -> ShapeMetricsOut:
@@ -67,6 +71,9 @@ class EvalResultOut(Document):
     reason: str = Field(description="a short, readable reason for the status")
     speedup: float | None = Field(
         description="geometric mean of the per-shape speedups; null unless ok, really timed and not suspect"
+    )
+    speedup_vs_compiled: float | None = Field(
+        description="the same against torch.compile of the reference; null unless timed on every shape"
     )
     interpreted: bool = Field(description="run by the Triton interpreter: correct, but never ranked")
     scaled_down: bool = Field(description="the problem ran with overridden (smaller) sizes")
@@ -93,6 +100,7 @@ def _result_fields(result: EvalResult) -> dict[str, Any]:
         "stage": result.stage,
         "reason": result.reason,
         "speedup": result.speedup,
+        "speedup_vs_compiled": result.speedup_vs_compiled,
         "interpreted": result.interpreted,
         "scaled_down": result.scaled_down,
         "suspect": result.suspect,

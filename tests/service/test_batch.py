@@ -69,6 +69,22 @@ def test_scores_count_every_problem_and_follow_kernelbench_fast_p() -> None:
     )
     assert summary.geomean_speedup == pytest.approx((2.5 * 1.2 * 0.8) ** (1 / 3))
     assert summarize([]).correctness == 0.0
+    assert summary.geomean_vs_compiled is None and summary.fast_p_vs_compiled is None
+
+
+def test_scores_against_torch_compile_count_only_problems_that_timed_it() -> None:
+    timed = [
+        ProblemOutcome("a", Path("a.py"), "ok", True, 3.0, None, speedup_vs_compiled=1.6),
+        ProblemOutcome("b", Path("b.py"), "ok", True, 2.0, None, speedup_vs_compiled=0.9),
+        ProblemOutcome("c", Path("c.py"), "ok", True, 1.5, None),  # its compilation failed
+        outcome("d", False, None),
+    ]
+    summary = summarize(timed)
+    assert summary.geomean_vs_compiled == pytest.approx((1.6 * 0.9) ** 0.5)
+    assert summary.fast_p_vs_compiled == pytest.approx(
+        {"fast_0": 3 / 4, "fast_1": 1 / 4, "fast_1.5": 1 / 4, "fast_2": 0.0}
+    )
+    assert summary.fast_p["fast_1.5"] == pytest.approx(2 / 4)  # > 1.5 strictly, as KernelBench counts
 
 
 @pytest.fixture
@@ -86,9 +102,11 @@ def folders(tmp_path: Path) -> tuple[Path, Path]:
     return problems, candidates
 
 
-def test_evaluate_a_folder_scores_every_problem(crucible, folders: tuple[Path, Path]) -> None:  # type: ignore[no-untyped-def]
+def test_evaluate_a_folder_scores_every_problem(crucible, crucible_env, folders: tuple[Path, Path]) -> None:  # type: ignore[no-untyped-def]
     problems, candidates = folders
+    crucible_env["CRUCIBLE_COMPILE_BASELINE"] = "default"  # also against torch.compile, on the CPU too
     done = crucible("evaluate", str(problems), str(candidates), "--json", timeout=600)
+    del crucible_env["CRUCIBLE_COMPILE_BASELINE"]
     assert done.code == 1, done.stderr  # not every candidate passed
     report = json.loads(done.stdout)
     by_name = {o["problem"]: o for o in report["outcomes"]}
@@ -101,6 +119,9 @@ def test_evaluate_a_folder_scores_every_problem(crucible, folders: tuple[Path, P
     assert report["fast_p"]["fast_0"] == pytest.approx(0.25)
     faster = sum(1 for o in report["outcomes"] if o["correct"] and (o["speedup"] or 0) > 1)
     assert report["fast_p"]["fast_1"] == pytest.approx(faster / 4)
+    assert by_name["relu"]["speedup_vs_compiled"] > 0
+    assert report["geomean_vs_compiled"] == pytest.approx(by_name["relu"]["speedup_vs_compiled"])
+    assert report["fast_p_vs_compiled"]["fast_0"] == pytest.approx(0.25)
     table = crucible("evaluate", str(problems), str(candidates), timeout=600)
     assert "fast_1.5" in table.stdout and "no_candidate" in table.stdout
 
