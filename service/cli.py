@@ -343,6 +343,28 @@ def serve(
 
 
 @app.command()
+def mcp(
+    http: Annotated[
+        bool, typer.Option("--http", help="Serve streamable HTTP at http://HOST:PORT/mcp instead of stdio.")
+    ] = False,
+    host: Annotated[str, typer.Option(help="Address to bind with --http; loopback only.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on with --http.", min=1, max=65535)] = 8765,
+    workers: Annotated[
+        int, typer.Option(help="Queue workers beside the tools, to run start_run's runs.", min=0)
+    ] = 1,
+    no_worker: Annotated[
+        bool, typer.Option("--no-worker", help="Tools only: queued runs wait for a worker elsewhere.")
+    ] = False,
+) -> None:
+    """Serve Crucible's tools to coding agents over MCP: stdio, or streamable HTTP with --http."""
+    from service.mcp_command import run_mcp
+
+    raise typer.Exit(
+        run_mcp(_settings(), http=http, host=host, port=port, workers=0 if no_worker else workers)
+    )
+
+
+@app.command()
 def dashboard(
     host: Annotated[
         str, typer.Option(help="Address to bind; not loopback only with CRUCIBLE_API_TOKEN set.")

@@ -2,9 +2,9 @@
 
 With no ``CRUCIBLE_API_TOKEN`` the API answers loopback clients only, so ``serve`` binds to a
 loopback address and refuses any other: a token is what makes a public bind safe. ``--workers``
-queue workers (one by default, none with ``--no-worker``) run in threads of the same process,
-each with its own connection pool; SIGTERM stops the server, then drains them, so the runs they
-held go back to the queue.
+queue workers (one by default, none with ``--no-worker``) run in threads of the same process
+(``service.worker_threads``); SIGTERM stops the server, then drains them, so the runs they held
+go back to the queue.
 """
 
 from __future__ import annotations
@@ -12,7 +12,6 @@ from __future__ import annotations
 import ipaddress
 import logging
 import signal
-import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -20,7 +19,7 @@ from rich.console import Console
 
 from kernels.errors import CrucibleError
 from service.settings import Settings
-from service.worker import Worker
+from service.worker_threads import queue_workers
 from store.repository import Store
 
 log = logging.getLogger("crucible.serve")
@@ -67,24 +66,10 @@ def run_serve(settings: Settings, *, host: str, port: int, workers: int, out: Co
         out.print("no CRUCIBLE_API_TOKEN: serving loopback clients only")
     with Store(settings.database_url) as store:
         app = create_app(settings, store)
-        pool = [Worker(settings, Store(settings.database_url, migrate=False)) for _ in range(workers)]
-        threads = [
-            threading.Thread(target=w.run, name=f"crucible-worker-{i}", daemon=True)
-            for i, w in enumerate(pool)
-        ]
-        for thread in threads:
-            thread.start()
-        out.print(
-            f"API on http://{host}:{port} (schema at /openapi.json), {workers} queue worker(s), {store!r}"
-        )
-        try:
+        with queue_workers(settings, workers):
+            out.print(
+                f"API on http://{host}:{port} (schema at /openapi.json), {workers} queue worker(s), {store!r}"
+            )
             with signals_absorbed():
                 uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_level="info")).run()
-        finally:
-            for worker in pool:
-                worker.drain()
-            for thread in threads:
-                thread.join(timeout=settings.worker_lease_s)
-            for worker in pool:
-                worker.store.close()
         out.print("stopped; the runs the workers held are back in the queue")

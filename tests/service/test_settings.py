@@ -18,6 +18,8 @@ def test_every_evaluator_limit_is_a_setting(monkeypatch: pytest.MonkeyPatch) -> 
             changed = value / 2  # a share of the GPU: at most 1
         elif name == "timing_method":
             changed = "cuda_graph"
+        elif name == "compile_baseline":
+            changed = "max-autotune"
         else:
             changed = (not value) if isinstance(value, bool) else value + 1
         monkeypatch.setenv(f"CRUCIBLE_{name.upper()}", str(changed))

@@ -1,0 +1,56 @@
+"""``crucible mcp``: serve Crucible's MCP tools to a coding agent, over stdio or streamable HTTP.
+
+Stdio is what agents launch (``crucible mcp`` as the server's command): the protocol owns
+stdout, so everything else goes to stderr. ``--http`` serves streamable HTTP at
+``http://HOST:PORT/mcp`` instead, for clients that connect to a running server. The MCP server
+has no authentication, and its tools evaluate code and write files on this machine, so HTTP
+binds to loopback addresses only. The store is opened (and migrated) once, before serving.
+"""
+
+from __future__ import annotations
+
+import sys
+
+from kernels.errors import CrucibleError
+from service.settings import Settings
+from store.repository import Store
+
+MCP_PATH = "/mcp"
+
+
+def check_loopback(host: str) -> None:
+    """Refuse any address but loopback: the server has no authentication."""
+    from service.serve_command import is_loopback_host  # the rule ``serve`` applies without a token
+
+    if not is_loopback_host(host):
+        raise CrucibleError(
+            f"refusing to serve MCP on {host}: it has no authentication and its tools run code and"
+            " write files here; bind to 127.0.0.1 (or use stdio)"
+        )
+
+
+def run_mcp(settings: Settings, *, http: bool, host: str, port: int, workers: int = 0) -> int:
+    """Serve until the client disconnects (stdio) or the server is stopped (HTTP); exit status 0.
+
+    ``workers`` queue workers run in threads beside the tools, so a run that ``start_run`` queues
+    is taken up without a ``crucible worker`` elsewhere; they write nothing on stdout, which the
+    protocol owns (candidates' output goes to files in their work directories)."""
+    if http:
+        check_loopback(host)
+    from service.mcp.server import build_server  # the SDK and the tools: after the cheap checks
+    from service.mcp.state import McpState
+    from service.worker_threads import queue_workers
+
+    with Store(settings.database_url) as store, queue_workers(settings, workers):
+        state = McpState.open(settings, store)
+        server = build_server(state)
+        print(f"{workers} queue worker(s) beside the MCP tools, {store!r}", file=sys.stderr)
+        try:
+            if http:
+                print(f"Crucible MCP server on http://{host}:{port}{MCP_PATH}", file=sys.stderr)
+                server.run("streamable-http", host=host, port=port, streamable_http_path=MCP_PATH)
+            else:
+                server.run("stdio")
+        finally:
+            state.evaluations.close()
+    return 0
