@@ -147,11 +147,13 @@ class Evaluator:
         try:
             observed, exit_info, stage = self._run_child(candidate, reference, workdir, interpreted, clock)
             status, reason = self._verdict(observed, exit_info, stage)
-            # Too many cores is a verdict once seen twice: here, and again in a fresh process.
+            # Too many cores, or results reused across calls, is a verdict once seen twice: here,
+            # and again in a fresh process with new seeds and new probes.
             crowded = "; ".join(observed.crowded.values()) if status is Status.OK else ""
-            if crowded and not self.limits.reverify:
-                status, reason = Status.REJECTED, crowded
-            if status is Status.OK and not interpreted:
+            reused = "; ".join(observed.reused.values()) if status is Status.OK else ""
+            if (crowded or reused) and not self.limits.reverify:
+                status, reason = Status.REJECTED, reused or crowded
+            if status is Status.OK and not interpreted and not (crowded or reused):
                 clock.enter("ncu")
                 ncu_report = self._ncu_pass(observed, reference, workdir)
             clock.enter("finish")
@@ -181,7 +183,7 @@ class Evaluator:
             return replace(result, suspect=True, verification=f"timing not borne out ({drift})")
         if not self.limits.reverify:  # a verification run, or a user who turned it off: this is final
             return result
-        why = crowded or implausibility(result, self.limits.max_plausible_speedup) or drift
+        why = reused or crowded or implausibility(result, self.limits.max_plausible_speedup) or drift
         return self._reverify(candidate, result, why) if why else result
 
     def _reverify(self, candidate: Candidate, flagged: EvalResult, why: str) -> EvalResult:

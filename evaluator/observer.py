@@ -74,6 +74,9 @@ class CandidateObserver:
     drifts: dict[str, str] = field(default_factory=dict)
     # Shapes whose timed calls kept more cores busy than the reference had (``too_many_cores``).
     crowded: dict[str, str] = field(default_factory=dict)
+    # Shapes whose every probe was far slower than its loop (``reuse_reason``): a verdict once seen
+    # again in a fresh process, since a busy machine can slow three single calls in a row too.
+    reused: dict[str, str] = field(default_factory=dict)
     _figures: dict[str, list[TimingStats]] = field(default_factory=dict, repr=False)
     done: bool = False
     _positions: dict[str, dict[int, list[torch.Tensor]]] = field(default_factory=dict, repr=False)
@@ -237,7 +240,7 @@ class CandidateObserver:
             return
         reused = reuse_reason(probe.shape, calls)
         if reused:
-            self.verdict = (Status.REJECTED, reused)
+            self.reused[probe.shape] = reused
             return
         timed = next((f for f in self._figures.get(probe.shape, []) if f.method == call.method), None)
         drift = drift_reason(probe.shape, timed.median_us, calls) if timed else None

@@ -13,8 +13,11 @@ neighbours do (``evaluator.timing.loop.time_probe``). The loop starts with a few
 let the allocator settle again after the delivery. A probe far slower than the median of its own
 loop is a miss in a cache that the seen inputs hit; a candidate is rejected only when every one
 of its ``PROBES_PER_SHAPE`` probes is that slow, so a call that the OS interrupted is measured
-again, twice, on new inputs before anything is rejected. The median, not a maximum, is the
-yardstick: a cheat cannot raise it without slowing most of its own calls.
+again, twice, on new inputs before anything is rejected. Even then the verdict waits for a
+fresh process (new seeds, new reference, new probes) to see the same: a busy machine can slow
+three single calls in a row, a cache by content misses every time (``Evaluator.evaluate``).
+The median, not a maximum, is the yardstick: a cheat cannot raise it without slowing most of
+its own calls.
 
 Where the loop's seen-input calls themselves ran far slower than the shape's timed median
 (the machine got busier, or the candidate slowed down once its timing was over), the timing

@@ -127,3 +127,10 @@ def test_shapes_for_unknown_device_kind_is_an_error(tmp_path: Path) -> None:
     problem = load_problem(write(tmp_path, text))
     with pytest.raises(ProblemError, match="no shape for device 'cpu'"):
         problem.shapes_for("cpu")
+
+
+def test_the_contract_modules_hold_every_builtin_once() -> None:
+    from tests.kernels.builtin_contract import KINDS
+
+    held = [name for names in KINDS.values() for name in names]
+    assert sorted(held) == sorted(builtin_names())
