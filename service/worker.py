@@ -27,6 +27,7 @@ import threading
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 from types import FrameType
 
 from evaluator.errors import EvaluatorError
@@ -94,6 +95,8 @@ class Worker:
         self.store = store
         self.name = name or worker_name()
         self._draining = threading.Event()
+        # With until_idle: the running runs' heartbeats when the queue first looked empty.
+        self._watched: dict[int, datetime | None] | None = None
 
     def drain(self) -> None:
         """Stop claiming, stop the run in hand and give it back to the queue."""
@@ -104,7 +107,8 @@ class Worker:
         return self._draining.is_set()
 
     def run(self, *, until_idle: bool = False, on_end: Callable[[RunEnd], None] | None = None) -> None:
-        """Claim and run until drained (or, with ``until_idle``, until the queue is empty)."""
+        """Claim and run until drained (or, with ``until_idle``, until the queue is empty and no
+        dead worker's run is waiting for its lease to lapse)."""
         while not self.draining:
             try:
                 ended = self.run_one()
@@ -113,12 +117,26 @@ class Worker:
                 self._draining.wait(min(self.settings.worker_lease_s, 5.0))
                 continue
             if ended is None:
-                if until_idle:
+                if until_idle and self._idle():
                     return
                 self._draining.wait(self.settings.worker_poll_s)
                 continue
+            self._watched = None  # a run was claimed: what the queue holds is looked at afresh
             if on_end is not None:
                 on_end(ended)
+
+    def _idle(self) -> bool:
+        """Nothing to claim, and no running run that may still become claimable.
+
+        A run another worker holds is watched from the first time the queue looked empty: once
+        its heartbeat moves, its worker is alive and the run is not ours to wait for; one whose
+        heartbeat never moves is a dead worker's, and its lease lapses within a lease, when
+        ``run_one`` claims it.
+        """
+        beats = self.store.running_heartbeats()
+        if self._watched is None:
+            self._watched = beats
+        return not any(run in beats and beats[run] == beat for run, beat in self._watched.items())
 
     def run_one(self) -> RunEnd | None:
         """Claim one run and take it as far as it goes; None when the queue is empty."""

@@ -183,3 +183,12 @@ def _fail(run: RunRow, now: datetime, max_failures: int) -> None:
     run.claimed_by = None
     run.lease_expires_at = None
     run.finished_at = run.updated_at = now
+
+
+def heartbeats(session: Session) -> dict[int, datetime | None]:
+    """Each running run's last renewal: one that never moves again is a dead worker's, and
+    becomes claimable when its lease lapses."""
+    rows = session.execute(
+        select(RunRow.id, RunRow.heartbeat_at).where(RunRow.status == RunStatus.RUNNING.value)
+    )
+    return {run_id: beat for run_id, beat in rows}

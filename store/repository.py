@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from datetime import datetime
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
@@ -203,6 +204,11 @@ class Store:
         """Runs waiting for a worker."""
         with self._reading() as session:
             return _queue.depth(session)
+
+    def running_heartbeats(self) -> dict[int, datetime | None]:
+        """Each running run's last lease renewal, by run id."""
+        with self._reading() as session:
+            return _queue.heartbeats(session)
 
     # -- candidates ---------------------------------------------------------------------------
 
