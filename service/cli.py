@@ -347,7 +347,9 @@ def mcp(
     http: Annotated[
         bool, typer.Option("--http", help="Serve streamable HTTP at http://HOST:PORT/mcp instead of stdio.")
     ] = False,
-    host: Annotated[str, typer.Option(help="Address to bind with --http; loopback only.")] = "127.0.0.1",
+    host: Annotated[
+        str, typer.Option(help="Address to bind with --http; loopback only without CRUCIBLE_API_TOKEN.")
+    ] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on with --http.", min=1, max=65535)] = 8765,
     workers: Annotated[
         int, typer.Option(help="Queue workers beside the tools, to run start_run's runs.", min=0)

@@ -2,9 +2,10 @@
 
 Stdio is what agents launch (``crucible mcp`` as the server's command): the protocol owns
 stdout, so everything else goes to stderr. ``--http`` serves streamable HTTP at
-``http://HOST:PORT/mcp`` instead, for clients that connect to a running server. The MCP server
-has no authentication, and its tools evaluate code and write files on this machine, so HTTP
-binds to loopback addresses only. The store is opened (and migrated) once, before serving.
+``http://HOST:PORT/mcp`` instead, for clients that connect to a running server
+(``service.mcp.http``). The tools evaluate code and write files on this machine, so HTTP binds
+to loopback only unless ``CRUCIBLE_API_TOKEN`` is set, and then every request needs it. The
+store is opened (and migrated) once, before serving.
 """
 
 from __future__ import annotations
@@ -15,17 +16,15 @@ from kernels.errors import CrucibleError
 from service.settings import Settings
 from store.repository import Store
 
-MCP_PATH = "/mcp"
 
+def check_http_bind(settings: Settings, host: str) -> None:
+    """Refuse a bind beyond loopback without a token: the tools run code and write files here."""
+    from service.serve_command import is_loopback_host  # the rule ``serve`` applies too
 
-def check_loopback(host: str) -> None:
-    """Refuse any address but loopback: the server has no authentication."""
-    from service.serve_command import is_loopback_host  # the rule ``serve`` applies without a token
-
-    if not is_loopback_host(host):
+    if settings.api_token is None and not is_loopback_host(host):
         raise CrucibleError(
-            f"refusing to serve MCP on {host}: it has no authentication and its tools run code and"
-            " write files here; bind to 127.0.0.1 (or use stdio)"
+            f"refusing to serve MCP on {host} without a token: its tools run code and write files"
+            " here; set CRUCIBLE_API_TOKEN (every request must then send it), or bind to 127.0.0.1"
         )
 
 
@@ -36,8 +35,9 @@ def run_mcp(settings: Settings, *, http: bool, host: str, port: int, workers: in
     is taken up without a ``crucible worker`` elsewhere; they write nothing on stdout, which the
     protocol owns (candidates' output goes to files in their work directories)."""
     if http:
-        check_loopback(host)
-    from service.mcp.server import build_server  # the SDK and the tools: after the cheap checks
+        check_http_bind(settings, host)
+    from service.mcp.http import MCP_PATH, serve_http  # the SDK and the tools: after the cheap checks
+    from service.mcp.server import build_server
     from service.mcp.state import McpState
     from service.worker_threads import queue_workers
 
@@ -47,8 +47,10 @@ def run_mcp(settings: Settings, *, http: bool, host: str, port: int, workers: in
         print(f"{workers} queue worker(s) beside the MCP tools, {store!r}", file=sys.stderr)
         try:
             if http:
-                print(f"Crucible MCP server on http://{host}:{port}{MCP_PATH}", file=sys.stderr)
-                server.run("streamable-http", host=host, port=port, streamable_http_path=MCP_PATH)
+                token = settings.api_token.get_secret_value() if settings.api_token else None
+                guarded = "every request needs CRUCIBLE_API_TOKEN" if token else "loopback only, no token"
+                print(f"Crucible MCP server on http://{host}:{port}{MCP_PATH} ({guarded})", file=sys.stderr)
+                serve_http(server, host=host, port=port, token=token)
             else:
                 server.run("stdio")
         finally:
