@@ -183,7 +183,13 @@ class CandidateObserver:
         probe, index = self._probe(message.shape, message.probe), message.probe
         if not self.keep_outputs:  # loaded by now; a copy of the reference's, so never needed again
             probe_input_path(self._probe_dir(), probe.shape, index).unlink(missing_ok=True)
-        measured = ProbeCall(message.call_us, message.local_median_us, message.method)
+        measured = ProbeCall(
+            message.call_us,
+            message.local_median_us,
+            message.method,
+            message.call_cpu_us,
+            message.local_cpu_median_us,
+        )
         self._check_probe(probe, index, measured)
 
     @property

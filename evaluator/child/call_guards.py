@@ -78,6 +78,11 @@ WATCHED_ATTRIBUTES = (
     ("evaluator.wire.tensor_files", "save_tensors"),
     ("evaluator.wire.tensor_files", "save_outputs"),
     ("evaluator.child.runtime", "plain_outputs"),
+    # The CPU samplers of the timing loops, looked up as module globals at every sample.
+    ("evaluator.timing.loop", "_cpu_sample"),
+    ("evaluator.timing.loop", "_cpu_sample_both"),
+    ("evaluator.timing.loop", "_time_probe_on_cpu"),
+    ("evaluator.timing.loop", "_cpu_time_ns"),
     ("evaluator.child.candidate_run.CandidateRun", "fail"),
     ("evaluator.child.candidate_run.CandidateRun", "patched"),
     ("evaluator.child.candidate_run.CandidateRun", "trial"),

@@ -256,7 +256,17 @@ class CandidateRun:
         at = probe_positions_path(Path(timing.check_path).parent, shape, index)
         spots = gather_spots(outputs, tensor_files.load_tensors(rt.wait_for_file(at)))
         tensor_files.save_tensors(spots, self.outputs_dir / probe_output_name(shape, index))
-        self.channel.send(ProbeTimed(shape, index, figures.call_us, figures.local_median_us, figures.method))
+        self.channel.send(
+            ProbeTimed(
+                shape,
+                index,
+                figures.call_us,
+                figures.local_median_us,
+                figures.method,
+                figures.call_cpu_us,
+                figures.local_cpu_median_us,
+            )
+        )
         return True
 
 

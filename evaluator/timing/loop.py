@@ -138,6 +138,14 @@ def _cpu_sample(call: Call, inputs: Sequence[Any]) -> tuple[float, Any]:
     return (perf_counter_ns() - start) / 1e3, output
 
 
+def _cpu_sample_both(call: Call, inputs: Sequence[Any]) -> tuple[float, float, Any]:
+    """One call's wall-clock and CPU time (every thread, and children reaped), microseconds."""
+    cpu_start, start = _cpu_time_ns(), perf_counter_ns()
+    output = call(inputs)
+    wall_ns, cpu_ns = perf_counter_ns() - start, _cpu_time_ns() - cpu_start
+    return wall_ns / 1e3, cpu_ns / 1e3, output
+
+
 def time_cuda(
     call: Call, input_sets: Sequence[Sequence[Any]], plan: TimingPlan, on_sample: OnSample | None = None
 ) -> TimingStats:
@@ -165,10 +173,12 @@ def time_probe(
     """
     if not 0 <= position <= LOCAL_SAMPLES:
         raise ValueError(f"probe position {position} is outside a loop of {LOCAL_SAMPLES + 1} samples")
-    measure, method = _sampler(device, call)
     staged = StagedInputs(input_sets)
     for i in range(SETTLE_CALLS):
         call(staged.stage(i))
+    if not device.startswith("cuda"):
+        return _time_probe_on_cpu(call, staged, probe, position)
+    measure, method = _sampler(device, call)
     local: list[float] = []
     probe_us, output = 0.0, None
     for i in range(LOCAL_SAMPLES + 1):
@@ -177,6 +187,26 @@ def time_probe(
         else:
             local.append(measure(staged.stage(SETTLE_CALLS + i))[0])
     return ProbeCall(probe_us, statistics.median(local), method), output
+
+
+def _time_probe_on_cpu(
+    call: Call, staged: StagedInputs, probe: Sequence[Any], position: int
+) -> tuple[ProbeCall, Any]:
+    """The probe loop on the CPU, each sample by the wall clock and by the CPU time it used: a
+    single call that another process preempted for a scheduler tick is slow by the wall clock
+    only, a cache that misses is slow by both (``ProbeCall.is_slow``)."""
+    local_wall: list[float] = []
+    local_cpu: list[float] = []
+    probe_wall, probe_cpu, output = 0.0, 0.0, None
+    for i in range(LOCAL_SAMPLES + 1):
+        if i == position:
+            probe_wall, probe_cpu, output = _cpu_sample_both(call, refill(staged.buffers, probe))
+        else:
+            wall, cpu, _ = _cpu_sample_both(call, staged.stage(SETTLE_CALLS + i))
+            local_wall.append(wall)
+            local_cpu.append(cpu)
+    median_wall, median_cpu = statistics.median(local_wall), statistics.median(local_cpu)
+    return ProbeCall(probe_wall, median_wall, CPU_METHOD, probe_cpu, median_cpu), output
 
 
 def _sampler(device: str, call: Call) -> tuple[Callable[[Sequence[Any]], tuple[float, Any]], str]:

@@ -162,6 +162,8 @@ class ProbeTimed(ChildMessage):
     call_us: float
     local_median_us: float
     method: str
+    call_cpu_us: float | None = None  # on the CPU: the same in CPU time used
+    local_cpu_median_us: float | None = None
 
 
 @dataclass(frozen=True)

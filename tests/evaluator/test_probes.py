@@ -28,6 +28,16 @@ def test_one_probe_like_its_neighbours_clears_the_candidate() -> None:
     assert reuse_reason("wide", calls((96.0, 8.0), (120.0, 8.0), (9.0, 8.0))) is None
 
 
+def test_on_the_cpu_a_probe_must_also_have_used_the_cpu_time_of_a_miss() -> None:
+    """Preempted for a scheduler tick, a call is slow by the wall clock only; a cache that
+    misses spends the CPU time of the computation it skipped elsewhere."""
+    preempted = [ProbeCall(5100.0, 950.0, CPU_METHOD, 960.0, 955.0) for _ in range(PROBES_PER_SHAPE)]
+    assert all(not p.is_slow() for p in preempted)
+    assert reuse_reason("small", preempted) is None
+    missed = [ProbeCall(5100.0, 45.0, CPU_METHOD, 5050.0, 40.0) for _ in range(PROBES_PER_SHAPE)]
+    assert reuse_reason("small", missed) is not None
+
+
 def test_a_slow_loop_is_the_yardstick_not_the_timed_median() -> None:
     """A machine that got busier after the timing slows the probe and its neighbours alike."""
     assert reuse_reason("wide", calls((96.0, 80.0), (120.0, 90.0), (100.0, 70.0))) is None
