@@ -17,9 +17,10 @@ again, twice, on new inputs before anything is rejected. On the CPU a probe is s
 is so in the CPU time it used as well as by the wall clock: three single calls in a row can each
 lose a 4 ms scheduler tick to another process on a busy machine, and that is wall-clock time
 only (measured under two CPU burners on two cores: an honest addmm's probe at 5.16 ms against
-its loop's 1.02 ms by the wall clock, and 1.18 ms against 1.03 ms in CPU time). Even then the verdict waits for a
-fresh process (new seeds, new reference, new probes) to see the same: a busy machine can slow
-three single calls in a row, a cache by content misses every time (``Evaluator.evaluate``).
+its loop's 1.02 ms by the wall clock, and 1.18 ms against 1.03 ms in CPU time). Even then the
+verdict waits for a fresh process (new seeds, new reference, new probes) to see the same: a
+busy machine can slow three single calls in a row, a cache by content misses every time
+(``Evaluator.evaluate``).
 The median, not a maximum, is the yardstick: a cheat cannot raise it without slowing most of
 its own calls.
 
