@@ -150,7 +150,8 @@ async def test_create_problem_keeps_a_file_validated_apart_and_start_run_finds_i
     assert from_source["created"] and from_source["run_with"] == "relu_src" and from_source["families"] == []
 
     queued = await mcp.ok("start_run", {"problem": created["run_with"], "budget": 2})
-    assert (queued["problem"], queued["status"], queued["budget"]) == ("relu2", "queued", 2)
+    assert (queued["problem"], queued["budget"]) == ("relu2", 2)
+    assert queued["status"] in ("queued", "running")  # the server's worker may have claimed it already
     cancelled = await mcp.ok("cancel_run", {"run_id": queued["id"]})
     if cancelled["status"] != "cancelled":  # the server's worker claimed it first: asked to stop
         assert cancelled["status"] == "running" and cancelled["cancel_requested"], cancelled
