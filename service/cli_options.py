@@ -5,12 +5,15 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
 
 from kernels.errors import CrucibleError
+
+if TYPE_CHECKING:
+    from service.settings import Settings
 
 JsonFlag = Annotated[bool, typer.Option("--json", help="Print one JSON document on stdout and nothing else.")]
 ScaleOpt = Annotated[
@@ -29,6 +32,13 @@ SizeOpt = Annotated[
 DeviceOpt = Annotated[
     str | None, typer.Option("--device", help="cpu, cuda or cuda:N (default: CRUCIBLE_DEVICE or cpu).")
 ]
+
+
+def load_settings() -> Settings:
+    """The settings, read when a command runs (not at import, so ``--help`` needs none)."""
+    from service.settings import Settings
+
+    return Settings()
 
 
 def parse_pairs(items: list[str] | None, what: str) -> dict[str, str]:

@@ -9,7 +9,6 @@ binds to loopback unless ``CRUCIBLE_API_TOKEN`` is set: the pages have no login 
 from __future__ import annotations
 
 import importlib.util
-import os
 import shutil
 import signal
 import socket
@@ -26,7 +25,7 @@ from sqlalchemy.engine import make_url
 from dashboard.config import DashboardConfig, write_config
 from kernels.errors import CrucibleError
 from service.serve_command import check_bind
-from service.settings import Settings
+from service.settings import Settings, process_environment
 
 API_START_TIMEOUT_S = 60.0
 
@@ -53,7 +52,8 @@ def start_api(settings: Settings, *, worker: bool, out: Console) -> tuple[subpro
     command = [sys.executable, "-m", "service.cli", "serve", "--host", "127.0.0.1", "--port", str(port)]
     if not worker:
         command.append("--no-worker")
-    api = subprocess.Popen(command, env=os.environ | {"CRUCIBLE_DATABASE_URL": settings.database_url})
+    env = process_environment() | {"CRUCIBLE_DATABASE_URL": settings.database_url}
+    api = subprocess.Popen(command, env=env)
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + API_START_TIMEOUT_S
     while time.monotonic() < deadline:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Annotated, Literal
 
@@ -121,3 +122,9 @@ class Settings(BaseSettings, EvalLimits):
     def eval_limits(self) -> EvalLimits:
         """The evaluator's limits as set here: the fields ``Settings`` inherits from ``EvalLimits``."""
         return EvalLimits.model_validate(self.model_dump(include=set(EvalLimits.field_names())))
+
+
+def process_environment() -> dict[str, str]:
+    """This process's environment as it is, for the child processes a command starts (a server
+    beside the dashboard, an upload's validator that needs PATH): read here, like every setting."""
+    return dict(os.environ)

@@ -36,7 +36,7 @@ from kernels.errors import CrucibleError, ProblemError
 from kernels.problem import Problem, builtin_names
 from service.api.validate_problem import ProblemSpec, Verdict, source_sha256
 from service.schemas import ProblemOut, ProblemShapeOut
-from service.settings import Settings
+from service.settings import Settings, process_environment
 
 OUTPUT_TAIL_BYTES = 4096  # of the validator's stderr, quoted when it gives no verdict
 
@@ -62,7 +62,7 @@ def uploads_directory(settings: Settings) -> Path | None:
 def _child_env(scratch: Path) -> dict[str, str]:
     """Nothing of the server's environment but PATH: no token, no keys, no database URL, no GPU."""
     return {
-        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+        "PATH": process_environment().get("PATH", "/usr/bin:/bin"),
         "HOME": str(scratch),
         "TMPDIR": str(scratch),
         "LANG": "C.UTF-8",

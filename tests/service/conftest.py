@@ -129,3 +129,14 @@ def problem_file(tmp_path: Path) -> Path:
     (variants / "torch_silu.py").write_text(TORCH_FAMILY)
     (variants / "triton_silu.py").write_text(TRITON_FAMILY)
     return path
+
+
+def run_exported_tests(target: Path, cwd: Path) -> subprocess.CompletedProcess[str]:
+    """pytest on an exported kernel's test (a file or its folder), in a process of its own."""
+    return subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", str(target)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=cwd,
+    )

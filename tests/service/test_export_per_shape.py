@@ -14,6 +14,7 @@ from kernels.candidate import make_candidate
 from kernels.problem import load_problem
 from service.exporting import PER_SHAPE_MARGIN, export_from_store
 from store.repository import Store
+from tests.service.conftest import run_exported_tests
 
 PROBLEM = """import torch
 
@@ -107,13 +108,7 @@ def test_export_dispatches_each_shape_to_its_fastest_config(tmp_path: Path) -> N
 
     # The exported test checks the dispatch and the outputs under it; then a call of each shape
     # through ``run`` shows which config ran.
-    tested = subprocess.run(
-        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", str(files.test)],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        cwd=files.directory,
-    )
+    tested = run_exported_tests(files.test, files.directory)
     assert tested.returncode == 0, tested.stdout + tested.stderr
     assert "6 passed" in tested.stdout, tested.stdout
     calls = subprocess.run(

@@ -4,8 +4,6 @@ tested at those sizes: a GPU-sized KernelBench file is checked at the sizes it w
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 from evaluator.types import DeviceInfo, EvalResult, ShapeMetrics, Stage, Status
@@ -13,6 +11,7 @@ from kernels.candidate import make_candidate
 from kernels.problem import load_problem
 from service.exporting import export_from_store
 from store.repository import Store
+from tests.service.conftest import run_exported_tests
 
 # As written, one call would need 2**40 floats: only the overridden size can run anywhere.
 PROBLEM = """import torch
@@ -62,12 +61,6 @@ def test_the_exported_test_runs_at_the_sizes_the_run_judged(tmp_path: Path) -> N
     _, files = export_from_store(store, f"c{candidate_id}", tmp_path / "out")
     manifest = json.loads(files.manifest.read_text())  # type: ignore[union-attr]
     assert manifest["overrides"] == {"rows": 8} and manifest["scaled_down"] is True
-    tested = subprocess.run(
-        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", str(files.test)],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        cwd=files.directory,
-    )
+    tested = run_exported_tests(files.test, files.directory)
     assert tested.returncode == 0, tested.stdout + tested.stderr
     assert "3 passed" in tested.stdout, tested.stdout

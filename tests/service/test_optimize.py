@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.service.conftest import TORCH_FAMILY
+from tests.service.conftest import TORCH_FAMILY, run_exported_tests
 
 pytestmark = pytest.mark.slow  # whole optimizations in subprocesses
 
@@ -53,13 +53,7 @@ def test_optimize_reports_json_and_exports_a_kernel_that_tests_itself(
 
     module = (out_dir / "silu_problem_kernel.py").read_text()
     assert "Crucible export" in module and "CONFIG = {" in module and "Device:" in module
-    exported_test = subprocess.run(
-        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", str(out_dir)],
-        capture_output=True,
-        text=True,
-        cwd=tmp_path,
-        timeout=300,
-    )
+    exported_test = run_exported_tests(out_dir, tmp_path)
     assert exported_test.returncode == 0, exported_test.stdout + exported_test.stderr
     assert "6 passed" in exported_test.stdout  # per shape: its config, and two trials
 
